@@ -1,0 +1,65 @@
+-- Catalog snapshot of everything the marimo_erp extension owns, one sorted line
+-- per fact. Two databases whose snapshots are equal have the same extension
+-- schema: an upgraded one and a fresh install must agree line for line.
+--
+-- Columns are listed by name, not position: an upgrade can only append columns,
+-- and no statement of the extension depends on column order.
+\pset format unaligned
+\pset tuples_only on
+WITH ext AS (
+    SELECT e.oid, e.extconfig, e.extcondition FROM pg_catalog.pg_extension e WHERE e.extname = 'marimo_erp'
+), members AS (
+    SELECT d.classid, d.objid
+      FROM pg_catalog.pg_depend d, ext
+     WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
+), rels AS (
+    SELECT c.oid, c.oid::regclass::text AS name, c.relkind, c.relacl, c.reloptions, c.relrowsecurity,
+           c.relforcerowsecurity, c.relpersistence, c.relispartition
+      FROM pg_catalog.pg_class c JOIN members m ON m.classid = 'pg_catalog.pg_class'::regclass AND m.objid = c.oid
+), procs AS (
+    SELECT p.oid FROM pg_catalog.pg_proc p JOIN members m ON m.classid = 'pg_catalog.pg_proc'::regclass AND m.objid = p.oid
+)
+SELECT line FROM (
+    SELECT 'member ' || pg_catalog.pg_describe_object(classid, objid, 0) FROM members
+    UNION ALL
+    SELECT pg_catalog.format('relation %s kind=%s persistence=%s partition=%s acl=%s options=%s rls=%s/%s comment=%L',
+                  name, relkind, relpersistence, relispartition, relacl, reloptions, relrowsecurity,
+                  relforcerowsecurity, pg_catalog.obj_description(oid, 'pg_class'))
+      FROM rels
+    UNION ALL
+    SELECT pg_catalog.format('column %s.%I type=%s notnull=%s default=%s generated=%L identity=%L collation=%s acl=%s comment=%L',
+                  r.name, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                  pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attidentity, a.attcollation,
+                  a.attacl, pg_catalog.col_description(r.oid, a.attnum))
+      FROM rels r
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+      LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+    UNION ALL
+    SELECT pg_catalog.format('constraint %s %I %s deferrable=%s/%s valid=%s comment=%L', r.name, k.conname,
+                  pg_catalog.pg_get_constraintdef(k.oid), k.condeferrable, k.condeferred, k.convalidated,
+                  pg_catalog.obj_description(k.oid, 'pg_constraint'))
+      FROM rels r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid
+    UNION ALL
+    SELECT pg_catalog.format('index %s valid=%s comment=%L', pg_catalog.pg_get_indexdef(i.indexrelid), i.indisvalid,
+                  pg_catalog.obj_description(i.indexrelid, 'pg_class'))
+      FROM rels r JOIN pg_catalog.pg_index i ON i.indrelid = r.oid
+    UNION ALL
+    SELECT pg_catalog.format('trigger %s enabled=%s', pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled)
+      FROM rels r JOIN pg_catalog.pg_trigger t ON t.tgrelid = r.oid AND NOT t.tgisinternal
+    UNION ALL
+    SELECT pg_catalog.format('policy %s %I cmd=%s permissive=%s roles=%s using=%s check=%s', r.name, p.polname,
+                  p.polcmd, p.polpermissive, p.polroles::regrole[],
+                  pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))
+      FROM rels r JOIN pg_catalog.pg_policy p ON p.polrelid = r.oid
+    UNION ALL
+    SELECT pg_catalog.format('view %s %s', r.name, pg_catalog.pg_get_viewdef(r.oid))
+      FROM rels r WHERE r.relkind IN ('v', 'm')
+    UNION ALL
+    SELECT pg_catalog.format('function %s acl=%s comment=%L definition=%L', p.oid::regprocedure, p.proacl,
+                  pg_catalog.obj_description(p.oid, 'pg_proc'), pg_catalog.pg_get_functiondef(p.oid))
+      FROM procs JOIN pg_catalog.pg_proc p USING (oid)
+    UNION ALL
+    SELECT pg_catalog.format('config_dump %s condition=%L', c.tbl::regclass, c.cond)
+      FROM ext, LATERAL unnest(ext.extconfig, ext.extcondition) AS c(tbl, cond)
+) AS facts(line)
+ORDER BY line COLLATE "C";

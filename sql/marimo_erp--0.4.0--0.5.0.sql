@@ -1,0 +1,275 @@
+\echo Use "ALTER EXTENSION marimo_erp UPDATE TO '0.5.0'" to load this file. \quit
+-- marimo_erp 0.4.0 -> 0.5.0. Frozen with the 0.5.0 release: never edit it, add a version.
+
+-- Native functions (Rust), exactly as cargo pgrx schema emits them.
+
+CREATE FUNCTION @extschema@."record_usage"(
+	"tenant" uuid,
+	"metric_type" TEXT,
+	"value" NUMERIC,
+	"at" timestamp with time zone DEFAULT now()
+) RETURNS timestamp with time zone
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'record_usage_wrapper';
+
+CREATE FUNCTION @extschema@."aggregate_usage_metrics"(
+	"tenant" uuid,
+	"metric_type" TEXT,
+	"from" timestamp,
+	"to" timestamp,
+	"bucket" TEXT DEFAULT NULL
+) RETURNS TABLE (
+	"bucket_start" timestamp with time zone,
+	"metric_type" TEXT,
+	"total" NUMERIC,
+	"average" NUMERIC,
+	"minimum" NUMERIC,
+	"maximum" NUMERIC,
+	"samples" bigint
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'aggregate_usage_metrics_wrapper';
+
+CREATE FUNCTION @extschema@."check_tenant_limit"(
+	"tenant" uuid,
+	"limit_type" TEXT,
+	"current_value" bigint DEFAULT NULL
+) RETURNS TABLE (
+	"allowed" bool,
+	"limit_type" TEXT,
+	"current_value" bigint,
+	"limit_value" bigint,
+	"remaining" bigint,
+	"reason" TEXT
+)
+STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'check_tenant_limit_wrapper';
+
+CREATE FUNCTION @extschema@."cleanup_activity_logs"(
+	"retention" interval DEFAULT '180 days',
+	"batch_size" INT DEFAULT 10000
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'cleanup_activity_logs_wrapper';
+
+CREATE FUNCTION @extschema@."cleanup_api_usage_logs"(
+	"retention" interval DEFAULT '90 days',
+	"batch_size" INT DEFAULT 10000
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'cleanup_api_usage_logs_wrapper';
+
+-- Usage tracking (seed migration 005_create_usage_tracking, extension version 0.5.0).
+--
+-- usage_metrics is a rollup: one row per tenant, metric and UTC hour, kept by
+-- record_usage() with an upsert, so limits and aggregates read a few hundred
+-- rows per tenant and month instead of raw events. user_activities and
+-- api_usage_logs are append-only logs with their own retention cleanups.
+
+CREATE TABLE @extschema@.usage_metrics (
+    tenant_id     uuid        NOT NULL,
+    metric_type   text        NOT NULL,
+    period_start  timestamptz NOT NULL,
+    value_sum     numeric     NOT NULL,
+    sample_count  bigint      NOT NULL,
+    value_min     numeric     NOT NULL,
+    value_max     numeric     NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT usage_metrics_pkey PRIMARY KEY (tenant_id, metric_type, period_start),
+    CONSTRAINT usage_metrics_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+    CONSTRAINT usage_metrics_metric_type_check CHECK (metric_type ~ '^[a-z][a-z0-9_]{0,62}$'),
+    -- Rows are whole UTC hours: extract(epoch) is time-zone independent.
+    CONSTRAINT usage_metrics_period_start_check CHECK (
+        pg_catalog.mod(EXTRACT(epoch FROM period_start), 3600) = 0),
+    CONSTRAINT usage_metrics_values_check CHECK (
+        value_min >= 0 AND value_min <= value_max AND value_sum >= value_max),
+    CONSTRAINT usage_metrics_sample_count_check CHECK (sample_count >= 1)
+);
+
+CREATE INDEX usage_metrics_tenant_id_period_start_idx ON @extschema@.usage_metrics (tenant_id, period_start);
+CREATE INDEX usage_metrics_period_start_idx ON @extschema@.usage_metrics (period_start);
+
+CREATE TRIGGER usage_metrics_set_updated_at BEFORE UPDATE ON @extschema@.usage_metrics
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.set_updated_at();
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.usage_metrics', '');
+
+COMMENT ON TABLE @extschema@.usage_metrics IS 'Hourly usage rollups per tenant and metric (API calls, storage, ...), kept by record_usage() and read by aggregate_usage_metrics() and check_tenant_limit().';
+COMMENT ON COLUMN @extschema@.usage_metrics.tenant_id IS 'Tenant whose usage this is.';
+COMMENT ON COLUMN @extschema@.usage_metrics.metric_type IS 'What is measured, a lowercase identifier such as api_calls or storage_bytes.';
+COMMENT ON COLUMN @extschema@.usage_metrics.period_start IS 'Start of the UTC hour the row covers.';
+COMMENT ON COLUMN @extschema@.usage_metrics.value_sum IS 'Sum of the values recorded in the hour.';
+COMMENT ON COLUMN @extschema@.usage_metrics.sample_count IS 'Number of values recorded in the hour.';
+COMMENT ON COLUMN @extschema@.usage_metrics.value_min IS 'Smallest value recorded in the hour.';
+COMMENT ON COLUMN @extschema@.usage_metrics.value_max IS 'Largest value recorded in the hour.';
+COMMENT ON COLUMN @extschema@.usage_metrics.created_at IS 'When the hour''s first value was recorded.';
+COMMENT ON COLUMN @extschema@.usage_metrics.updated_at IS 'When the hour''s last value was recorded; kept by the set_updated_at trigger.';
+
+CREATE TABLE @extschema@.user_activities (
+    tenant_id      uuid        NOT NULL,
+    id             uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    user_id        uuid,
+    actor_type     text        NOT NULL DEFAULT 'user',
+    action         text        NOT NULL,
+    resource_type  text,
+    resource_id    text,
+    description    text,
+    metadata       jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    ip_address     inet,
+    user_agent     text,
+    session_id     text,
+    created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT user_activities_pkey PRIMARY KEY (tenant_id, id),
+    CONSTRAINT user_activities_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+    CONSTRAINT user_activities_actor_type_check CHECK (actor_type IN ('user', 'api_key', 'system', 'integration')),
+    CONSTRAINT user_activities_action_check CHECK (action ~ '^[a-z][a-z0-9_.]{0,99}$'),
+    CONSTRAINT user_activities_resource_check CHECK (resource_id IS NULL OR resource_type IS NOT NULL),
+    CONSTRAINT user_activities_metadata_check CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
+    CONSTRAINT user_activities_user_agent_check CHECK (pg_catalog.length(user_agent) <= 1024)
+);
+
+CREATE INDEX user_activities_tenant_id_created_at_idx ON @extschema@.user_activities (tenant_id, created_at);
+CREATE INDEX user_activities_tenant_id_user_id_created_at_idx
+    ON @extschema@.user_activities (tenant_id, user_id, created_at);
+CREATE INDEX user_activities_tenant_id_resource_idx
+    ON @extschema@.user_activities (tenant_id, resource_type, resource_id);
+CREATE INDEX user_activities_created_at_idx ON @extschema@.user_activities (created_at);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.user_activities', '');
+
+COMMENT ON TABLE @extschema@.user_activities IS 'Append-only log of what users (and API keys, integrations, the system) did in a tenant; cleanup_activity_logs() keeps 180 days by default.';
+COMMENT ON COLUMN @extschema@.user_activities.tenant_id IS 'Tenant the activity happened in.';
+COMMENT ON COLUMN @extschema@.user_activities.id IS 'Activity identifier.';
+COMMENT ON COLUMN @extschema@.user_activities.user_id IS 'Acting user of the application; NULL for system actions.';
+COMMENT ON COLUMN @extschema@.user_activities.actor_type IS 'Who acted: user, api_key, system or integration.';
+COMMENT ON COLUMN @extschema@.user_activities.action IS 'What was done, a lowercase dotted name such as invoice.created.';
+COMMENT ON COLUMN @extschema@.user_activities.resource_type IS 'Kind of object acted on, e.g. invoice.';
+COMMENT ON COLUMN @extschema@.user_activities.resource_id IS 'Identifier of the object acted on; needs resource_type.';
+COMMENT ON COLUMN @extschema@.user_activities.description IS 'Human-readable description of the activity.';
+COMMENT ON COLUMN @extschema@.user_activities.metadata IS 'Further details (changed fields, old and new values), as a JSON object.';
+COMMENT ON COLUMN @extschema@.user_activities.ip_address IS 'Client IP address the action came from.';
+COMMENT ON COLUMN @extschema@.user_activities.user_agent IS 'Client User-Agent header (at most 1024 characters).';
+COMMENT ON COLUMN @extschema@.user_activities.session_id IS 'Application session the action belongs to.';
+COMMENT ON COLUMN @extschema@.user_activities.created_at IS 'When the activity happened; retention is measured from it.';
+
+CREATE TABLE @extschema@.api_usage_logs (
+    tenant_id            uuid        NOT NULL,
+    id                   uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    user_id              uuid,
+    api_key_id           uuid,
+    method               text        NOT NULL,
+    endpoint             text        NOT NULL,
+    status_code          integer     NOT NULL,
+    response_time_ms     integer     NOT NULL,
+    request_size_bytes   bigint      NOT NULL DEFAULT 0,
+    response_size_bytes  bigint      NOT NULL DEFAULT 0,
+    ip_address           inet,
+    user_agent           text,
+    error_message        text,
+    created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT api_usage_logs_pkey PRIMARY KEY (tenant_id, id),
+    CONSTRAINT api_usage_logs_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+    CONSTRAINT api_usage_logs_method_check CHECK (
+        method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS')),
+    CONSTRAINT api_usage_logs_endpoint_check CHECK (pg_catalog.length(endpoint) BETWEEN 1 AND 2048),
+    CONSTRAINT api_usage_logs_status_code_check CHECK (status_code BETWEEN 100 AND 599),
+    CONSTRAINT api_usage_logs_response_time_ms_check CHECK (response_time_ms >= 0),
+    CONSTRAINT api_usage_logs_sizes_check CHECK (request_size_bytes >= 0 AND response_size_bytes >= 0),
+    CONSTRAINT api_usage_logs_user_agent_check CHECK (pg_catalog.length(user_agent) <= 1024)
+);
+
+CREATE INDEX api_usage_logs_tenant_id_created_at_idx ON @extschema@.api_usage_logs (tenant_id, created_at);
+CREATE INDEX api_usage_logs_tenant_id_endpoint_created_at_idx
+    ON @extschema@.api_usage_logs (tenant_id, endpoint, created_at);
+CREATE INDEX api_usage_logs_tenant_id_status_code_idx ON @extschema@.api_usage_logs (tenant_id, status_code);
+CREATE INDEX api_usage_logs_created_at_idx ON @extschema@.api_usage_logs (created_at);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.api_usage_logs', '');
+
+COMMENT ON TABLE @extschema@.api_usage_logs IS 'Append-only log of API requests per tenant; cleanup_api_usage_logs() keeps 90 days by default.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.tenant_id IS 'Tenant the request was made for.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.id IS 'Request identifier.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.user_id IS 'Calling user of the application, when authenticated as a user.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.api_key_id IS 'API key the request was authenticated with, when any.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.method IS 'HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.endpoint IS 'Request path or route template, e.g. /v1/invoices/{id} (1-2048 characters).';
+COMMENT ON COLUMN @extschema@.api_usage_logs.status_code IS 'HTTP status code of the response (100-599).';
+COMMENT ON COLUMN @extschema@.api_usage_logs.response_time_ms IS 'Latency from request to response, in milliseconds.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.request_size_bytes IS 'Size of the request body in bytes.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.response_size_bytes IS 'Size of the response body in bytes.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.ip_address IS 'Client IP address.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.user_agent IS 'Client User-Agent header (at most 1024 characters).';
+COMMENT ON COLUMN @extschema@.api_usage_logs.error_message IS 'Error returned to the client, for failed requests.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.created_at IS 'When the request was received; retention is measured from it.';
+
+-- The seed's "Monitoring" queries, over the extension's own tables. security_invoker:
+-- a caller sees only the statistics its own privileges show.
+CREATE VIEW @extschema@.monitoring_table_sizes WITH (security_invoker = true) AS
+SELECT n.nspname AS schemaname,
+       c.relname AS tablename,
+       pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(c.oid)) AS size,
+       pg_catalog.pg_total_relation_size(c.oid) AS total_bytes,
+       pg_catalog.pg_relation_size(c.oid) AS table_bytes,
+       pg_catalog.pg_indexes_size(c.oid) AS index_bytes
+  FROM pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'marimo_erp'
+  JOIN pg_catalog.pg_class c ON c.oid = d.objid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+   AND d.deptype = 'e'
+   AND c.relkind IN ('r', 'p')
+ ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, c.relname;
+
+COMMENT ON VIEW @extschema@.monitoring_table_sizes IS 'Size of every marimo_erp table with its indexes and TOAST, largest first (the seed''s "Table Sizes" query).';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.schemaname IS 'Schema of the table.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.tablename IS 'Name of the table.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.size IS 'Total size, human-readable.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.total_bytes IS 'Total size in bytes: table, indexes and TOAST.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.table_bytes IS 'Size of the table''s main fork in bytes.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.index_bytes IS 'Size of the table''s indexes in bytes.';
+
+CREATE VIEW @extschema@.monitoring_index_usage WITH (security_invoker = true) AS
+SELECT s.schemaname,
+       s.relname AS tablename,
+       s.indexrelname AS indexname,
+       s.idx_scan,
+       s.idx_tup_read,
+       s.idx_tup_fetch,
+       pg_catalog.pg_relation_size(s.indexrelid) AS index_bytes
+  FROM pg_catalog.pg_stat_user_indexes s
+  JOIN pg_catalog.pg_depend d ON d.objid = s.relid
+  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'marimo_erp'
+ WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+   AND d.deptype = 'e'
+ ORDER BY s.idx_scan DESC, s.indexrelname;
+
+COMMENT ON VIEW @extschema@.monitoring_index_usage IS 'How often each index of a marimo_erp table is used, most used first (the seed''s "Index Usage" query); idx_scan = 0 marks candidates for removal.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.schemaname IS 'Schema of the table.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.tablename IS 'Table the index belongs to.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.indexname IS 'Name of the index.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_scan IS 'Number of index scans since statistics were last reset.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_tup_read IS 'Index entries returned by scans of the index.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_tup_fetch IS 'Live table rows fetched by simple index scans of the index.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.index_bytes IS 'Size of the index in bytes.';
+
+COMMENT ON FUNCTION @extschema@.record_usage(uuid, text, numeric, timestamptz) IS
+    'Adds value to the tenant''s usage_metrics row for the UTC hour of at (sum, count, min, max) and returns that hour; concurrent calls lose nothing.';
+COMMENT ON FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text) IS
+    'Total, average, minimum, maximum and sample count of a tenant''s metric over [from, to) (read as UTC): one row for the range, or one per hour, day, week or month with data.';
+COMMENT ON FUNCTION @extschema@.check_tenant_limit(uuid, text, bigint) IS
+    'Checks a tenant''s usage against its limit: allowed when current_value <= limit_value and the tenant is neither suspended, cancelled nor past its trial without a subscription. Without current_value, measures usage where marimo_erp holds the data.';
+COMMENT ON FUNCTION @extschema@.cleanup_activity_logs(interval, integer) IS
+    'Deletes user_activities rows older than retention (default 180 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
+COMMENT ON FUNCTION @extschema@.cleanup_api_usage_logs(interval, integer) IS
+    'Deletes api_usage_logs rows older than retention (default 90 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';

@@ -1,0 +1,5 @@
+//! Analytics (version 0.2.0): saved queries, dashboards and scheduled reports.
+//! Plain tables; the application runs the saved queries, the extension keeps them
+//! tenant-scoped, searchable and counted by `check_tenant_limit`.
+
+pgrx::extension_sql_file!("../sql/analytics.sql", name = "analytics", requires = ["tenants"]);

@@ -1,0 +1,51 @@
+//! One way to raise errors: every bad call gets an `ERROR` with a fitting SQLSTATE
+//! and a message that names the argument, never a crash or a silently wrong answer.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::pg_sys::elog::PgLogLevel;
+use pgrx::PgSqlErrorCode;
+
+/// Raises an `ERROR` with `code` and `message`. Never returns.
+pub fn raise(code: PgSqlErrorCode, message: impl Into<String>) -> ! {
+    ErrorReport::new(code, message.into(), "marimo_erp").report(PgLogLevel::ERROR);
+    unreachable!("ereport(ERROR) returned")
+}
+
+/// Raises an `ERROR` with a hint that tells the caller what to do instead.
+pub fn raise_with_hint(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<String>) -> ! {
+    ErrorReport::new(code, message.into(), "marimo_erp")
+        .set_hint(hint.into())
+        .report(PgLogLevel::ERROR);
+    unreachable!("ereport(ERROR) returned")
+}
+
+/// `22023 invalid_parameter_value`, the SQLSTATE for an argument whose value is wrong.
+pub fn invalid_argument(message: impl Into<String>) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message)
+}
+
+/// Unwraps a nullable argument, raising `22004 null_value_not_allowed` naming it when NULL.
+///
+/// The extension's functions are declared without `STRICT` on purpose: a STRICT
+/// function answers NULL for a NULL argument, which a caller easily mistakes for
+/// "no limit" or "nothing to do".
+pub fn required<T>(value: Option<T>, argument: &str) -> T {
+    match value {
+        Some(value) => value,
+        None => raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("argument \"{argument}\" must not be NULL"),
+        ),
+    }
+}
+
+/// Turns an SPI failure (a bug or a concurrent DDL, not bad input) into an ERROR.
+pub fn spi<T>(result: Result<T, pgrx::spi::SpiError>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(error) => raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("marimo_erp: SPI call failed: {error}"),
+        ),
+    }
+}

@@ -96,3 +96,21 @@ stop_cluster() {
         as_root sudo -u postgres "${PG_BIN}/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
     fi
 }
+
+# cluster_dir NAME: where a throwaway cluster lives: under the build folder
+# (target/) when the postgres user can reach it and the socket path fits
+# (Unix sockets allow ~107 bytes), else under /tmp.
+cluster_dir() {
+    local name="$1"
+    local dir="${REPO_ROOT}/target/${name}"
+    mkdir -p "${REPO_ROOT}/target"
+    if [ "${#dir}" -lt 80 ] && as_root sudo -u postgres test -x "${REPO_ROOT}/target"; then
+        echo "$dir"
+    else
+        echo "/tmp/marimo_erp-${name}"
+    fi
+}
+
+# The extension's versions, oldest first: one per seed migration.
+VERSIONS=(0.1.0 0.2.0 0.3.0 0.4.0 0.5.0)
+LATEST_VERSION="${VERSIONS[-1]}"

@@ -2,4 +2,8 @@
 //! Plain tables; the application runs the saved queries, the extension keeps them
 //! tenant-scoped, searchable and counted by `check_tenant_limit`.
 
-pgrx::extension_sql_file!("../sql/analytics.sql", name = "analytics", requires = ["tenants"]);
+pgrx::extension_sql_file!(
+    "../sql/analytics.sql",
+    name = "analytics",
+    requires = ["tenants"]
+);

@@ -1,8 +1,8 @@
 //! One way to raise errors: every bad call gets an `ERROR` with a fitting SQLSTATE
 //! and a message that names the argument, never a crash or a silently wrong answer.
 
-use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::elog::PgLogLevel;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::PgSqlErrorCode;
 
 /// Raises an `ERROR` with `code` and `message`. Never returns.
@@ -12,7 +12,11 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>) -> ! {
 }
 
 /// Raises an `ERROR` with a hint that tells the caller what to do instead.
-pub fn raise_with_hint(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<String>) -> ! {
+pub fn raise_with_hint(
+    code: PgSqlErrorCode,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> ! {
     ErrorReport::new(code, message.into(), "marimo_erp")
         .set_hint(hint.into())
         .report(PgLogLevel::ERROR);

@@ -37,7 +37,12 @@ pub fn schema() -> String {
               WHERE e.oid = $1",
             &[oid.into()],
         ))
-        .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, "marimo_erp: schema not found"));
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                "marimo_erp: schema not found",
+            )
+        });
         *cache.borrow_mut() = Some((oid, name.clone()));
         name
     })

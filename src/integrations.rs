@@ -12,7 +12,10 @@ pgrx::extension_sql_file!(
     requires = ["webhooks", cleanup_integration_logs]
 );
 
-const INTEGRATION_LOG: LogTable = LogTable { table: "integration_logs", time_column: "created_at" };
+const INTEGRATION_LOG: LogTable = LogTable {
+    table: "integration_logs",
+    time_column: "created_at",
+};
 
 /// Deletes integration logs older than `retention` (90 days by default, as the seed).
 #[pg_extern(volatile, parallel_unsafe)]

@@ -15,11 +15,11 @@ mod extension;
 mod retention;
 mod versioning;
 
-mod tenants;
 mod analytics;
-mod webhooks;
 mod integrations;
+mod tenants;
 mod usage;
+mod webhooks;
 
 ::pgrx::pg_module_magic!(name, version);
 

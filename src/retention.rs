@@ -23,7 +23,9 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
     let retention = required(retention, "retention");
     let batch_size = required(batch_size, "batch_size");
     if batch_size <= 0 {
-        invalid_argument(format!("argument \"batch_size\" must be positive, got {batch_size}"));
+        invalid_argument(format!(
+            "argument \"batch_size\" must be positive, got {batch_size}"
+        ));
     }
     let positive = spi(Spi::get_one_with_args::<bool>(
         "SELECT $1 > pg_catalog.make_interval()",
@@ -33,10 +35,12 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
     if !positive {
         invalid_argument("argument \"retention\" must be a positive interval");
     }
-    let cutoff = spi(Spi::get_one_with_args::<pgrx::datum::TimestampWithTimeZone>(
-        "SELECT pg_catalog.now() - $1",
-        &[retention.into()],
-    ));
+    let cutoff = spi(
+        Spi::get_one_with_args::<pgrx::datum::TimestampWithTimeZone>(
+            "SELECT pg_catalog.now() - $1",
+            &[retention.into()],
+        ),
+    );
 
     let table = extension::qualified(log.table);
     let batch = format!(

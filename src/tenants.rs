@@ -10,7 +10,11 @@ use crate::extension;
 #[allow(unused_imports)] // named in `requires` of the tenants SQL
 use crate::versioning::assert_no_data_loss;
 
-pgrx::extension_sql_file!("../sql/tenants.sql", name = "tenants", requires = [set_updated_at, enable_tenancy, assert_no_data_loss]);
+pgrx::extension_sql_file!(
+    "../sql/tenants.sql",
+    name = "tenants",
+    requires = [set_updated_at, enable_tenancy, assert_no_data_loss]
+);
 
 /// `BEFORE UPDATE` trigger: stamps `updated_at` with the transaction timestamp,
 /// the same instant `now()` returns, so every row touched by one transaction agrees.
@@ -63,20 +67,29 @@ fn enable_tenancy(
 
     match table.column_type.as_deref() {
         None => {
-            run(&format!("ALTER TABLE {} ADD COLUMN tenant_id uuid", table.name));
+            run(&format!(
+                "ALTER TABLE {} ADD COLUMN tenant_id uuid",
+                table.name
+            ));
             actions.push("added column tenant_id".to_string());
         }
         Some("uuid") => {}
         Some(other) => raise(
             PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-            format!("enable_tenancy: column tenant_id of {} has type {other}, expected uuid", table.name),
+            format!(
+                "enable_tenancy: column tenant_id of {} has type {other}, expected uuid",
+                table.name
+            ),
         ),
     }
     if let Some(tenant) = tenant {
         let filled = spi(Spi::connect_mut(|client| {
             client
                 .update(
-                    &format!("UPDATE {} SET tenant_id = $1 WHERE tenant_id IS NULL", table.name),
+                    &format!(
+                        "UPDATE {} SET tenant_id = $1 WHERE tenant_id IS NULL",
+                        table.name
+                    ),
                     None,
                     &[tenant.into()],
                 )
@@ -104,7 +117,10 @@ fn enable_tenancy(
         )))
         .unwrap_or(0);
         if rows_without_tenant == 0 {
-            run(&format!("ALTER TABLE {} ALTER COLUMN tenant_id SET NOT NULL", table.name));
+            run(&format!(
+                "ALTER TABLE {} ALTER COLUMN tenant_id SET NOT NULL",
+                table.name
+            ));
             actions.push("set tenant_id NOT NULL".to_string());
         } else {
             ereport!(
@@ -161,13 +177,20 @@ fn inspect_target(target: pg_sys::Oid) -> TargetTable {
         }
         Ok::<_, pgrx::spi::SpiError>(found)
     }));
-    let Some((name, relkind, namespace, column_type, column_not_null, fk, index, is_tenants)) = row else {
+    let Some((name, relkind, namespace, column_type, column_not_null, fk, index, is_tenants)) = row
+    else {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-            format!("enable_tenancy: argument \"target\" names no relation (OID {})", target.to_u32()),
+            format!(
+                "enable_tenancy: argument \"target\" names no relation (OID {})",
+                target.to_u32()
+            ),
         );
     };
-    if namespace == "pg_catalog" || namespace == "information_schema" || namespace.starts_with("pg_toast") {
+    if namespace == "pg_catalog"
+        || namespace == "information_schema"
+        || namespace.starts_with("pg_toast")
+    {
         raise(
             PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
             format!("enable_tenancy: argument \"target\" is the system catalog {name}, not an application table"),
@@ -197,4 +220,38 @@ fn inspect_target(target: pg_sys::Oid) -> TargetTable {
 /// Runs one DDL statement built from quoted names only.
 fn run(statement: &str) {
     spi(Spi::run(statement));
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    #[pg_test]
+    fn update_stamps_updated_at_with_the_transaction_time() {
+        Spi::run(
+            "INSERT INTO tenants (id, slug, name, updated_at)
+             VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'pgtest-stamp', 'Stamp', '2001-01-01')",
+        )
+        .unwrap();
+        Spi::run("UPDATE tenants SET name = 'Stamped' WHERE slug = 'pgtest-stamp'").unwrap();
+        let stamped = Spi::get_one::<bool>(
+            "SELECT updated_at = now() FROM tenants WHERE slug = 'pgtest-stamp'",
+        );
+        assert_eq!(stamped, Ok(Some(true)));
+    }
+
+    #[pg_test]
+    fn extension_schema_is_found_and_quoted() {
+        assert_eq!(crate::extension::qualified("tenants"), "public.tenants");
+        assert_eq!(crate::extension::quote_ident("tenants"), "tenants");
+        assert_eq!(
+            crate::extension::quote_ident("Mixed Case"),
+            "\"Mixed Case\""
+        );
+        assert_eq!(
+            crate::extension::quote_ident("x\"; DROP TABLE t; --"),
+            "\"x\"\"; DROP TABLE t; --\""
+        );
+    }
 }

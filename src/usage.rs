@@ -30,12 +30,18 @@ pgrx::extension_sql_file!(
 /// Raises `P0002 no_data_found` unless `tenant` is a row of `tenants`.
 pub fn require_tenant(tenant: Uuid) {
     let exists = spi(Spi::get_one_with_args::<bool>(
-        &format!("SELECT EXISTS (SELECT FROM {} WHERE id = $1)", extension::qualified("tenants")),
+        &format!(
+            "SELECT EXISTS (SELECT FROM {} WHERE id = $1)",
+            extension::qualified("tenants")
+        ),
         &[tenant.into()],
     ))
     .unwrap_or(false);
     if !exists {
-        raise(PgSqlErrorCode::ERRCODE_NO_DATA_FOUND, format!("tenant {tenant} does not exist"));
+        raise(
+            PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
+            format!("tenant {tenant} does not exist"),
+        );
     }
 }
 
@@ -71,7 +77,9 @@ fn record_usage(
     let value = required(value, "value");
     let at = required(at, "at");
     if value.is_nan() || value < AnyNumeric::from(0) {
-        invalid_argument(format!("argument \"value\" must be a non-negative number, got {value}"));
+        invalid_argument(format!(
+            "argument \"value\" must be a non-negative number, got {value}"
+        ));
     }
     require_tenant(tenant);
     let statement = format!(
@@ -88,11 +96,20 @@ fn record_usage(
     );
     spi(Spi::connect_mut(|client| {
         client
-            .update(&statement, None, &[tenant.into(), metric_type.into(), value.into(), at.into()])?
+            .update(
+                &statement,
+                None,
+                &[tenant.into(), metric_type.into(), value.into(), at.into()],
+            )?
             .first()
             .get_one::<TimestampWithTimeZone>()
     }))
-    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "record_usage: upsert returned no row"))
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "record_usage: upsert returned no row",
+        )
+    })
 }
 
 /// The widths `aggregate_usage_metrics` can group by, all in UTC.
@@ -102,6 +119,8 @@ const BUCKETS: [&str; 4] = ["hour", "day", "week", "month"];
 /// bucket: one row for the whole range (samples 0 when there is no data).
 /// With `hour`, `day`, `week` (ISO, from Monday) or `month`: one row per bucket
 /// that has data, in time order. Resolution is the hour of `usage_metrics`.
+// pgrx reads the column names from the inline tuple, so it cannot be a type alias.
+#[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_safe)]
 fn aggregate_usage_metrics(
     tenant: Option<Uuid>,
@@ -126,7 +145,9 @@ fn aggregate_usage_metrics(
     let from = required(from, "from");
     let to = required(to, "to");
     if from >= to {
-        invalid_argument(format!("argument \"from\" ({from}) must be earlier than argument \"to\" ({to})"));
+        invalid_argument(format!(
+            "argument \"from\" ({from}) must be earlier than argument \"to\" ({to})"
+        ));
     }
     if let Some(bucket) = bucket {
         if !BUCKETS.contains(&bucket) {
@@ -161,12 +182,19 @@ fn aggregate_usage_metrics(
         let table = client.select(
             &query,
             None,
-            &[tenant.into(), metric_type.into(), from.into(), to.into(), bucket.unwrap_or("hour").into()],
+            &[
+                tenant.into(),
+                metric_type.into(),
+                from.into(),
+                to.into(),
+                bucket.unwrap_or("hour").into(),
+            ],
         )?;
         let mut rows = Vec::with_capacity(table.len());
         for row in table {
             rows.push((
-                row.get::<TimestampWithTimeZone>(1)?.expect("bucket_start is never NULL"),
+                row.get::<TimestampWithTimeZone>(1)?
+                    .expect("bucket_start is never NULL"),
                 row.get::<String>(2)?.expect("metric_type is never NULL"),
                 row.get::<AnyNumeric>(3)?.expect("total is never NULL"),
                 row.get::<AnyNumeric>(4)?,
@@ -189,7 +217,10 @@ enum LimitKind {
     /// `<table>_count`: the number of the tenant's rows in one of the extension's tables.
     Rows(&'static str),
     /// `<metric>_per_month` / `<metric>_per_day`: the metric's total in the current UTC month or day.
-    PerPeriod { metric: String, period: &'static str },
+    PerPeriod {
+        metric: String,
+        period: &'static str,
+    },
     /// Any other key of `tenants.limits`: only the caller knows the current value.
     Custom,
 }
@@ -216,7 +247,10 @@ fn classify_limit(limit_type: &str, configured_for_tenant: bool) -> LimitKind {
     for (suffix, period) in [("_per_month", "month"), ("_per_day", "day")] {
         if let Some(metric) = limit_type.strip_suffix(suffix) {
             if is_metric_type(metric) {
-                return LimitKind::PerPeriod { metric: metric.to_string(), period };
+                return LimitKind::PerPeriod {
+                    metric: metric.to_string(),
+                    period,
+                };
             }
         }
     }
@@ -266,14 +300,22 @@ fn load_tenant_limits(tenant: Uuid, limit_type: &str) -> TenantLimits {
         }
         Ok::<_, pgrx::spi::SpiError>(found)
     }));
-    found.unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_NO_DATA_FOUND, format!("tenant {tenant} does not exist")))
+    found.unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
+            format!("tenant {tenant} does not exist"),
+        )
+    })
 }
 
 /// Measures the tenant's current usage where the extension holds the data.
 fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
     let (query, args): (String, Vec<pgrx::datum::DatumWithOid>) = match kind {
         LimitKind::Rows(table) => (
-            format!("SELECT pg_catalog.count(*) FROM {} WHERE tenant_id = $1", extension::qualified(table)),
+            format!(
+                "SELECT pg_catalog.count(*) FROM {} WHERE tenant_id = $1",
+                extension::qualified(table)
+            ),
             vec![tenant.into()],
         ),
         LimitKind::PerPeriod { metric, period } => (
@@ -300,6 +342,8 @@ fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
 /// `current_value <= limit_value`; a suspended or cancelled tenant, or one whose
 /// trial is over without an active subscription, is never allowed. Without
 /// `current_value` the usage is measured where the extension holds the data.
+// pgrx reads the column names from the inline tuple, so it cannot be a type alias.
+#[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_safe)]
 fn check_tenant_limit(
     tenant: Option<Uuid>,
@@ -320,7 +364,9 @@ fn check_tenant_limit(
     let limit_type = required(limit_type, "limit_type");
     if let Some(value) = current_value {
         if value < 0 {
-            invalid_argument(format!("argument \"current_value\" must not be negative, got {value}"));
+            invalid_argument(format!(
+                "argument \"current_value\" must not be negative, got {value}"
+            ));
         }
     }
     let limits = load_tenant_limits(tenant, limit_type);
@@ -339,15 +385,30 @@ fn check_tenant_limit(
             Some("trial has ended and the tenant has no active subscription".to_string())
         }
         _ => match limit_value {
-            Some(limit) if current > limit => Some(format!("{limit_type} {current} exceeds the limit of {limit}")),
+            Some(limit) if current > limit => Some(format!(
+                "{limit_type} {current} exceeds the limit of {limit}"
+            )),
             _ => None,
         },
     };
-    TableIterator::once((refusal.is_none(), limit_type.to_string(), current, limit_value, remaining, refusal))
+    TableIterator::once((
+        refusal.is_none(),
+        limit_type.to_string(),
+        current,
+        limit_value,
+        remaining,
+        refusal,
+    ))
 }
 
-const ACTIVITY_LOG: LogTable = LogTable { table: "user_activities", time_column: "created_at" };
-const API_USAGE_LOG: LogTable = LogTable { table: "api_usage_logs", time_column: "created_at" };
+const ACTIVITY_LOG: LogTable = LogTable {
+    table: "user_activities",
+    time_column: "created_at",
+};
+const API_USAGE_LOG: LogTable = LogTable {
+    table: "api_usage_logs",
+    time_column: "created_at",
+};
 
 /// Deletes user activities older than `retention` (180 days by default, as the seed).
 #[pg_extern(volatile, parallel_unsafe)]
@@ -366,4 +427,58 @@ fn cleanup_api_usage_logs(
     batch_size: default!(Option<i32>, "10000"),
 ) -> i64 {
     retention::purge(&API_USAGE_LOG, retention, batch_size)
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    #[pg_test]
+    fn metric_types_are_lowercase_identifiers() {
+        assert!(is_metric_type("api_calls"));
+        assert!(is_metric_type("a"));
+        assert!(is_metric_type(&"x".repeat(63)));
+        assert!(!is_metric_type(&"x".repeat(64)));
+        assert!(!is_metric_type(""));
+        assert!(!is_metric_type("1api"));
+        assert!(!is_metric_type("API_calls"));
+        assert!(!is_metric_type("api calls"));
+        assert!(!is_metric_type("api_calls'; DROP TABLE tenants; --"));
+    }
+
+    #[pg_test]
+    fn limit_types_classify_by_name() {
+        assert!(matches!(
+            classify_limit("users_count", false),
+            LimitKind::Users
+        ));
+        assert!(matches!(
+            classify_limit("storage_bytes", false),
+            LimitKind::Storage
+        ));
+        assert!(matches!(
+            classify_limit("webhooks_count", false),
+            LimitKind::Rows("webhooks")
+        ));
+        assert!(matches!(
+            classify_limit("api_calls_per_month", false),
+            LimitKind::PerPeriod { ref metric, period: "month" } if metric == "api_calls"
+        ));
+        assert!(matches!(
+            classify_limit("emails_sent_per_day", false),
+            LimitKind::PerPeriod { ref metric, period: "day" } if metric == "emails_sent"
+        ));
+        assert!(matches!(classify_limit("seats", true), LimitKind::Custom));
+    }
+
+    #[pg_test(error = "argument \"limit_type\" is unknown: \"seats\"")]
+    fn unknown_limit_type_is_an_error() {
+        classify_limit("seats", false);
+    }
+
+    #[pg_test(error = "argument \"limit_type\" is unknown: \"Bad Metric_per_month\"")]
+    fn per_period_limit_needs_a_metric_type() {
+        classify_limit("Bad Metric_per_month", false);
+    }
 }

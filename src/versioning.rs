@@ -50,4 +50,3 @@ pub fn assert_no_data_loss(target_version: Option<&str>, tables: Option<Array<&s
         }
     }
 }
-

@@ -12,7 +12,10 @@ pgrx::extension_sql_file!(
     requires = ["analytics", cleanup_webhook_logs]
 );
 
-const WEBHOOK_LOG: LogTable = LogTable { table: "webhook_logs", time_column: "created_at" };
+const WEBHOOK_LOG: LogTable = LogTable {
+    table: "webhook_logs",
+    time_column: "created_at",
+};
 
 /// Deletes webhook logs older than `retention` (30 days by default, as the seed).
 #[pg_extern(volatile, parallel_unsafe)]

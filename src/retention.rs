@@ -35,9 +35,13 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
     if !positive {
         invalid_argument("argument \"retention\" must be a positive interval");
     }
+    // A retention longer than the calendar goes back keeps everything: nothing
+    // is older than -infinity, and now() - retention would be out of range.
     let cutoff = spi(
         Spi::get_one_with_args::<pgrx::datum::TimestampWithTimeZone>(
-            "SELECT pg_catalog.now() - $1",
+            "SELECT CASE WHEN $1 >= pg_catalog.now() - '4713-01-01 00:00:00+00 BC'::timestamptz
+                         THEN '-infinity'::timestamptz
+                         ELSE pg_catalog.now() - $1 END",
             &[retention.into()],
         ),
     );

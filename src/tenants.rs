@@ -22,12 +22,17 @@ pgrx::extension_sql_file!(
 fn set_updated_at<'a>(
     trigger: &'a pgrx::PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, pgrx::heap_tuple::PgHeapTupleError> {
-    let Some(new) = trigger.new() else {
+    use pgrx::trigger_support::{PgTriggerLevel, PgTriggerOperation, PgTriggerWhen};
+    // Anywhere else it would do nothing (AFTER) or overwrite what a caller inserted.
+    let misused = !matches!(trigger.when(), Ok(PgTriggerWhen::Before))
+        || !matches!(trigger.level(), PgTriggerLevel::Row)
+        || !matches!(trigger.op(), Ok(PgTriggerOperation::Update));
+    let new = trigger.new().filter(|_| !misused).unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
             "set_updated_at() must be a row-level BEFORE UPDATE trigger",
-        );
-    };
+        )
+    });
     let mut new = new.into_owned();
     if let Err(error) = new.set_by_name("updated_at", pgrx::datum::datetime_support::now()) {
         raise(
@@ -95,8 +100,10 @@ fn enable_tenancy(
                 )
                 .map(|status| status.len())
         }));
-        if filled > 0 {
-            actions.push(format!("set tenant_id of {filled} rows"));
+        match filled {
+            0 => {}
+            1 => actions.push("set tenant_id of 1 row".to_string()),
+            _ => actions.push(format!("set tenant_id of {filled} rows")),
         }
     }
     if !table.has_tenant_foreign_key {

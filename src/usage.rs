@@ -76,9 +76,16 @@ fn record_usage(
     let metric_type = require_metric_type(metric_type);
     let value = required(value, "value");
     let at = required(at, "at");
-    if value.is_nan() || value < AnyNumeric::from(0) {
+    // NaN and Infinity are numerics too; either would poison every sum of the hour.
+    let finite = !value.is_nan() && !value.to_string().ends_with("Infinity");
+    if !finite || value < AnyNumeric::from(0) {
         invalid_argument(format!(
-            "argument \"value\" must be a non-negative number, got {value}"
+            "argument \"value\" must be a finite, non-negative number, got {value}"
+        ));
+    }
+    if !at.is_finite() {
+        invalid_argument(format!(
+            "argument \"at\" must be a finite timestamp, got {at}"
         ));
     }
     require_tenant(tenant);
@@ -281,7 +288,10 @@ fn load_tenant_limits(tenant: Uuid, limit_type: &str) -> TenantLimits {
         "SELECT status, trial_ends_at IS NOT NULL AND trial_ends_at < pg_catalog.now()
                        AND subscription_status NOT IN ('active', 'past_due'),
                 max_users::bigint, max_storage_bytes,
-                (limits ->> $2)::bigint, limits ? $2
+                -- The CHECK constraint allows 5.0 and 1e20; clamp to bigint, i.e. no practical limit.
+                CASE WHEN limits ->> $2 IS NOT NULL
+                     THEN LEAST((limits ->> $2)::numeric, 9223372036854775807)::bigint END,
+                limits ? $2
            FROM {} WHERE id = $1",
         extension::qualified("tenants")
     );
@@ -320,11 +330,14 @@ fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
         ),
         LimitKind::PerPeriod { metric, period } => (
             format!(
-                "SELECT COALESCE(pg_catalog.ceil(pg_catalog.sum(value_sum)), 0)::bigint FROM {}
+                // The window is the UTC day or month, whatever the session's time zone:
+                // the arithmetic is on timestamp (without time zone) values read as UTC.
+                "SELECT LEAST(COALESCE(pg_catalog.ceil(pg_catalog.sum(value_sum)), 0),
+                              9223372036854775807)::bigint
+                   FROM {}, LATERAL (SELECT pg_catalog.date_trunc($3, pg_catalog.now() AT TIME ZONE 'UTC') AS start) w
                   WHERE tenant_id = $1 AND metric_type = $2
-                    AND period_start >= pg_catalog.date_trunc($3, pg_catalog.now(), 'UTC')
-                    AND period_start < pg_catalog.date_trunc($3, pg_catalog.now(), 'UTC')
-                                       + ('1 ' || $3)::interval",
+                    AND period_start >= (w.start AT TIME ZONE 'UTC')
+                    AND period_start < ((w.start + ('1 ' || $3)::interval) AT TIME ZONE 'UTC')",
                 extension::qualified("usage_metrics")
             ),
             vec![tenant.into(), metric.as_str().into(), (*period).into()],

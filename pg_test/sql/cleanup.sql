@@ -10,9 +10,12 @@ SELECT id, 'Hook', 'https://example.com/hook', 'whsec_Y2xlYW51cA==' FROM tenants
 INSERT INTO integrations (tenant_id, provider, name)
 SELECT id, 'stripe', 'Stripe' FROM tenants WHERE id IN ('d0000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-000000000002');
 
--- Adds one row per age (created_at = now() - age) to a log table for a tenant.
-CREATE FUNCTION regress.add_logs(log text, tenant uuid, VARIADIC ages interval[]) RETURNS void
+-- Adds one row per age (created_at = now() - age) to a log table for a tenant;
+-- returns how many rows it added.
+CREATE FUNCTION regress.add_logs(log text, tenant uuid, VARIADIC ages interval[]) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
+DECLARE
+    added bigint;
 BEGIN
     CASE log
     WHEN 'webhook_logs' THEN
@@ -30,6 +33,8 @@ BEGIN
         INSERT INTO api_usage_logs (tenant_id, method, endpoint, status_code, response_time_ms, created_at)
         SELECT tenant, 'GET', '/v1/invoices', 200, 5, now() - age FROM unnest(ages) age;
     END CASE;
+    GET DIAGNOSTICS added = ROW_COUNT;
+    RETURN added;
 END
 $fn$;
 

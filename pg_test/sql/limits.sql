@@ -153,6 +153,42 @@ SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000003', 'users_
 UPDATE tenants SET subscription_status = 'trialing', trial_ends_at = NULL WHERE id = 'c0000000-0000-4000-8000-000000000003';
 SELECT allowed, reason FROM check_tenant_limit('c0000000-0000-4000-8000-000000000003', 'users_count', 1);
 
+------------------------------------------------------------------------------
+-- Limits the CHECK constraint accepts are all read: 5.0 is 5, 1e20 is beyond bigint.
+------------------------------------------------------------------------------
+UPDATE tenants SET limits = '{"webhooks_count": 5.0, "dashboards_count": 1e20}'
+ WHERE id = 'c0000000-0000-4000-8000-000000000002';
+SELECT limit_type, allowed, limit_value
+  FROM unnest(ARRAY['webhooks_count', 'dashboards_count']) l,
+       check_tenant_limit('c0000000-0000-4000-8000-000000000002', l, 6);
+
+------------------------------------------------------------------------------
+-- The per-month and per-day windows are UTC whatever the session's time zone:
+-- usage in the first hour of next UTC month/day is not counted now, usage in
+-- the last hour of this UTC month is.
+------------------------------------------------------------------------------
+UPDATE tenants SET limits = '{"zone_probe_per_month": 1000, "zone_probe_per_day": 1000}'
+ WHERE id = 'c0000000-0000-4000-8000-000000000002';
+SELECT record_usage('c0000000-0000-4000-8000-000000000002', 'zone_probe', 7,
+       (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC') IS NOT NULL AS next_month;
+SELECT record_usage('c0000000-0000-4000-8000-000000000002', 'zone_probe', 3,
+       (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month' - interval '1 hour') AT TIME ZONE 'UTC') IS NOT NULL AS last_hour;
+SELECT record_usage('c0000000-0000-4000-8000-000000000002', 'zone_probe', 11,
+       (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC') IS NOT NULL AS next_day;
+SET timezone = 'America/New_York';
+SELECT current_value FROM check_tenant_limit('c0000000-0000-4000-8000-000000000002', 'zone_probe_per_month') AS new_york_month;
+SET timezone = 'Asia/Kolkata';
+SELECT current_value FROM check_tenant_limit('c0000000-0000-4000-8000-000000000002', 'zone_probe_per_month') AS kolkata_month;
+SET timezone = 'UTC';
+SELECT current_value FROM check_tenant_limit('c0000000-0000-4000-8000-000000000002', 'zone_probe_per_month') AS utc_month;
+-- Today's UTC day: the last hour of the month counts only when today is that day.
+SET timezone = 'America/Los_Angeles';
+SELECT current_value = CASE WHEN date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day'
+                                 = date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month'
+                            THEN 3 ELSE 0 END AS day_window_is_utc
+  FROM check_tenant_limit('c0000000-0000-4000-8000-000000000002', 'zone_probe_per_day');
+SET timezone = 'UTC';
+
 -- Cleanup.
 DELETE FROM tenants WHERE id::text LIKE 'c0000000-%';
 SELECT (SELECT count(*) FROM usage_metrics WHERE tenant_id::text LIKE 'c0000000-%') AS usage_rows,

@@ -15,6 +15,7 @@ SELECT extname, extversion FROM pg_extension WHERE extname = 'marimo_erp';
 \ir ../pg_test/fixtures/0.3.0.sql
 \ir ../pg_test/fixtures/0.4.0.sql
 \ir ../pg_test/fixtures/0.5.0.sql
+\ir ../pg_test/fixtures/0.6.0.sql
 -- January 2024 API traffic for Acme, for the seed's aggregation example.
 SELECT count(record_usage('11111111-1111-4111-8111-111111111111', 'api_calls', 10 + (h % 24),
                           '2024-01-01 00:00+00'::timestamptz + h * interval '1 hour'))
@@ -55,6 +56,24 @@ SELECT cleanup_integration_logs();
 SELECT cleanup_activity_logs();
 -- and the API usage logs the seed never cleaned (> 90 days)
 SELECT cleanup_api_usage_logs();
+
+\echo '== Beyond the seed (0.6.0): daily log partitions, kept by run_maintenance()'
+SELECT action, count(*) AS times, sum(rows) AS rows FROM run_maintenance() GROUP BY action ORDER BY action;
+SELECT parent.relname AS log_table, count(*) AS partitions,
+       min(child.relname) FILTER (WHERE child.relname ~ '_p[0-9]{8}$') AS first_daily,
+       max(child.relname) FILTER (WHERE child.relname ~ '_p[0-9]{8}$') AS last_daily
+  FROM pg_inherits i JOIN pg_class parent ON parent.oid = i.inhparent JOIN pg_class child ON child.oid = i.inhrelid
+ GROUP BY parent.relname ORDER BY parent.relname;
+\echo '-- API usage logs roll up into usage_metrics: today''s requests and latency for Acme'
+SELECT metric_type, total, round(average, 1) AS average, maximum, samples
+  FROM unnest(ARRAY['api_requests', 'api_response_time_ms', 'api_server_errors']) AS m,
+       aggregate_usage_metrics('11111111-1111-4111-8111-111111111111', m,
+                               date_trunc('day', now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC') + interval '1 hour');
+\echo '-- record_usage with an idempotency key: the retry counts once'
+SELECT record_usage('11111111-1111-4111-8111-111111111111', 'exports', 1, now(), 'export-42') AS first_call,
+       record_usage('11111111-1111-4111-8111-111111111111', 'exports', 1, now(), 'export-42') AS retried;
+SELECT value_sum, sample_count FROM usage_metrics
+ WHERE tenant_id = '11111111-1111-4111-8111-111111111111' AND metric_type = 'exports';
 
 -- Publish this session's statistics now rather than within the second.
 \o /dev/null

@@ -22,10 +22,10 @@ as_root() {
 }
 
 # Debian packages: the server, its headers, libclang for bindgen, sudo for
-# running PostgreSQL as postgres, pg_cron for the maintenance schedule.
+# running PostgreSQL as postgres, pg_cron for the maintenance schedule (tested).
 ensure_packages() {
     local wanted=(postgresql-${PG_MAJOR} postgresql-server-dev-${PG_MAJOR} postgresql-client-${PG_MAJOR}
-                  libclang-dev clang sudo gcc make pkg-config)
+                  postgresql-${PG_MAJOR}-cron libclang-dev clang sudo gcc make pkg-config)
     local missing=()
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -112,5 +112,5 @@ cluster_dir() {
 }
 
 # The extension's versions, oldest first: one per seed migration.
-VERSIONS=(0.1.0 0.2.0 0.3.0 0.4.0 0.5.0)
+VERSIONS=(0.1.0 0.2.0 0.3.0 0.4.0 0.5.0 0.6.0)
 LATEST_VERSION="${VERSIONS[-1]}"

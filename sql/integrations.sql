@@ -67,7 +67,6 @@ CREATE TABLE @extschema@.integration_logs (
     error_message           text,
     duration_ms             integer,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT integration_logs_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT integration_logs_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT integration_logs_integration_id_fkey FOREIGN KEY (tenant_id, integration_id)
@@ -80,19 +79,12 @@ CREATE TABLE @extschema@.integration_logs (
     CONSTRAINT integration_logs_response_status_check CHECK (response_status BETWEEN 100 AND 599),
     CONSTRAINT integration_logs_status_check CHECK (status IN ('success', 'error')),
     CONSTRAINT integration_logs_duration_ms_check CHECK (duration_ms >= 0)
-);
+) PARTITION BY RANGE (created_at);
 
-CREATE INDEX integration_logs_tenant_id_created_at_idx ON @extschema@.integration_logs (tenant_id, created_at);
-CREATE INDEX integration_logs_tenant_id_integration_id_created_at_idx
-    ON @extschema@.integration_logs (tenant_id, integration_id, created_at);
-CREATE INDEX integration_logs_tenant_id_status_created_at_idx
-    ON @extschema@.integration_logs (tenant_id, status, created_at);
-CREATE INDEX integration_logs_created_at_idx ON @extschema@.integration_logs (created_at);
 
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.integration_logs', '');
 
 COMMENT ON TABLE @extschema@.integration_logs IS
-    'Append-only log of calls between the tenant''s integrations and their providers, one row per call; purged by cleanup_integration_logs.';
+    'Append-only log of calls between the tenant''s integrations and their providers, one row per call; purged by cleanup_integration_logs. Partitioned by UTC day on created_at.';
 COMMENT ON COLUMN @extschema@.integration_logs.tenant_id IS 'Tenant that owns the integration.';
 COMMENT ON COLUMN @extschema@.integration_logs.id IS 'Log entry identifier, unique within the tenant.';
 COMMENT ON COLUMN @extschema@.integration_logs.integration_id IS 'Integration the call was made for (integrations.id of the same tenant).';
@@ -107,6 +99,25 @@ COMMENT ON COLUMN @extschema@.integration_logs.status IS 'Outcome of the call: s
 COMMENT ON COLUMN @extschema@.integration_logs.error_message IS 'Error message when status is error.';
 COMMENT ON COLUMN @extschema@.integration_logs.duration_ms IS 'Duration of the call, in milliseconds.';
 COMMENT ON COLUMN @extschema@.integration_logs.created_at IS 'When the call was logged; cleanup_integration_logs deletes rows by this column.';
+
+-- Partitioned by UTC day. The parent has no indexes of its own: pg_restore
+-- attaches the dumped daily partitions to the parent CREATE EXTENSION made, and
+-- would clash with indexes the parent cloned onto them. The default partition
+-- (rows outside every daily one) is the template: run_maintenance() creates each
+-- daily partition LIKE it, with its primary key, indexes and comments. Daily
+-- partitions are ordinary tables, so pg_dump writes them with their rows.
+CREATE TABLE @extschema@.integration_logs_default (
+    LIKE @extschema@.integration_logs INCLUDING ALL,
+    CONSTRAINT integration_logs_default_pkey PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX integration_logs_default_tenant_id_created_at_idx ON @extschema@.integration_logs_default (tenant_id, created_at);
+CREATE INDEX integration_logs_default_tenant_id_integration_id_created_at_idx ON @extschema@.integration_logs_default (tenant_id, integration_id, created_at);
+CREATE INDEX integration_logs_default_tenant_id_status_created_at_idx ON @extschema@.integration_logs_default (tenant_id, status, created_at);
+CREATE INDEX integration_logs_default_created_at_idx ON @extschema@.integration_logs_default (created_at);
+ALTER TABLE @extschema@.integration_logs ATTACH PARTITION @extschema@.integration_logs_default DEFAULT;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.integration_logs_default', '');
+COMMENT ON TABLE @extschema@.integration_logs_default IS
+    'Rows of integration_logs outside every daily partition, and the template of the daily partitions; run_maintenance() moves its rows into the partitions it creates.';
 
 CREATE TABLE @extschema@.stripe_customers (
     tenant_id               uuid        NOT NULL,

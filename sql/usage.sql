@@ -60,7 +60,6 @@ CREATE TABLE @extschema@.user_activities (
     user_agent     text,
     session_id     text,
     created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT user_activities_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT user_activities_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT user_activities_actor_type_check CHECK (actor_type IN ('user', 'api_key', 'system', 'integration')),
@@ -68,18 +67,11 @@ CREATE TABLE @extschema@.user_activities (
     CONSTRAINT user_activities_resource_check CHECK (resource_id IS NULL OR resource_type IS NOT NULL),
     CONSTRAINT user_activities_metadata_check CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
     CONSTRAINT user_activities_user_agent_check CHECK (pg_catalog.length(user_agent) <= 1024)
-);
+) PARTITION BY RANGE (created_at);
 
-CREATE INDEX user_activities_tenant_id_created_at_idx ON @extschema@.user_activities (tenant_id, created_at);
-CREATE INDEX user_activities_tenant_id_user_id_created_at_idx
-    ON @extschema@.user_activities (tenant_id, user_id, created_at);
-CREATE INDEX user_activities_tenant_id_resource_idx
-    ON @extschema@.user_activities (tenant_id, resource_type, resource_id);
-CREATE INDEX user_activities_created_at_idx ON @extschema@.user_activities (created_at);
 
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.user_activities', '');
 
-COMMENT ON TABLE @extschema@.user_activities IS 'Append-only log of what users (and API keys, integrations, the system) did in a tenant; cleanup_activity_logs() keeps 180 days by default.';
+COMMENT ON TABLE @extschema@.user_activities IS 'Append-only log of what users (and API keys, integrations, the system) did in a tenant; cleanup_activity_logs() keeps 180 days by default. Partitioned by UTC day on created_at.';
 COMMENT ON COLUMN @extschema@.user_activities.tenant_id IS 'Tenant the activity happened in.';
 COMMENT ON COLUMN @extschema@.user_activities.id IS 'Activity identifier.';
 COMMENT ON COLUMN @extschema@.user_activities.user_id IS 'Acting user of the application; NULL for system actions.';
@@ -93,6 +85,25 @@ COMMENT ON COLUMN @extschema@.user_activities.ip_address IS 'Client IP address t
 COMMENT ON COLUMN @extschema@.user_activities.user_agent IS 'Client User-Agent header (at most 1024 characters).';
 COMMENT ON COLUMN @extschema@.user_activities.session_id IS 'Application session the action belongs to.';
 COMMENT ON COLUMN @extschema@.user_activities.created_at IS 'When the activity happened; retention is measured from it.';
+
+-- Partitioned by UTC day. The parent has no indexes of its own: pg_restore
+-- attaches the dumped daily partitions to the parent CREATE EXTENSION made, and
+-- would clash with indexes the parent cloned onto them. The default partition
+-- (rows outside every daily one) is the template: run_maintenance() creates each
+-- daily partition LIKE it, with its primary key, indexes and comments. Daily
+-- partitions are ordinary tables, so pg_dump writes them with their rows.
+CREATE TABLE @extschema@.user_activities_default (
+    LIKE @extschema@.user_activities INCLUDING ALL,
+    CONSTRAINT user_activities_default_pkey PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX user_activities_default_tenant_id_created_at_idx ON @extschema@.user_activities_default (tenant_id, created_at);
+CREATE INDEX user_activities_default_tenant_id_user_id_created_at_idx ON @extschema@.user_activities_default (tenant_id, user_id, created_at);
+CREATE INDEX user_activities_default_tenant_id_resource_idx ON @extschema@.user_activities_default (tenant_id, resource_type, resource_id);
+CREATE INDEX user_activities_default_created_at_idx ON @extschema@.user_activities_default (created_at);
+ALTER TABLE @extschema@.user_activities ATTACH PARTITION @extschema@.user_activities_default DEFAULT;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.user_activities_default', '');
+COMMENT ON TABLE @extschema@.user_activities_default IS
+    'Rows of user_activities outside every daily partition, and the template of the daily partitions; run_maintenance() moves its rows into the partitions it creates.';
 
 CREATE TABLE @extschema@.api_usage_logs (
     tenant_id            uuid        NOT NULL,
@@ -109,7 +120,6 @@ CREATE TABLE @extschema@.api_usage_logs (
     user_agent           text,
     error_message        text,
     created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT api_usage_logs_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT api_usage_logs_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT api_usage_logs_method_check CHECK (
@@ -119,17 +129,11 @@ CREATE TABLE @extschema@.api_usage_logs (
     CONSTRAINT api_usage_logs_response_time_ms_check CHECK (response_time_ms >= 0),
     CONSTRAINT api_usage_logs_sizes_check CHECK (request_size_bytes >= 0 AND response_size_bytes >= 0),
     CONSTRAINT api_usage_logs_user_agent_check CHECK (pg_catalog.length(user_agent) <= 1024)
-);
+) PARTITION BY RANGE (created_at);
 
-CREATE INDEX api_usage_logs_tenant_id_created_at_idx ON @extschema@.api_usage_logs (tenant_id, created_at);
-CREATE INDEX api_usage_logs_tenant_id_endpoint_created_at_idx
-    ON @extschema@.api_usage_logs (tenant_id, endpoint, created_at);
-CREATE INDEX api_usage_logs_tenant_id_status_code_idx ON @extschema@.api_usage_logs (tenant_id, status_code);
-CREATE INDEX api_usage_logs_created_at_idx ON @extschema@.api_usage_logs (created_at);
 
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.api_usage_logs', '');
 
-COMMENT ON TABLE @extschema@.api_usage_logs IS 'Append-only log of API requests per tenant; cleanup_api_usage_logs() keeps 90 days by default.';
+COMMENT ON TABLE @extschema@.api_usage_logs IS 'Append-only log of API requests per tenant; cleanup_api_usage_logs() keeps 90 days by default. Partitioned by UTC day on created_at.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.tenant_id IS 'Tenant the request was made for.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.id IS 'Request identifier.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.user_id IS 'Calling user of the application, when authenticated as a user.';
@@ -144,6 +148,85 @@ COMMENT ON COLUMN @extschema@.api_usage_logs.ip_address IS 'Client IP address.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.user_agent IS 'Client User-Agent header (at most 1024 characters).';
 COMMENT ON COLUMN @extschema@.api_usage_logs.error_message IS 'Error returned to the client, for failed requests.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.created_at IS 'When the request was received; retention is measured from it.';
+
+-- Partitioned by UTC day. The parent has no indexes of its own: pg_restore
+-- attaches the dumped daily partitions to the parent CREATE EXTENSION made, and
+-- would clash with indexes the parent cloned onto them. The default partition
+-- (rows outside every daily one) is the template: run_maintenance() creates each
+-- daily partition LIKE it, with its primary key, indexes and comments. Daily
+-- partitions are ordinary tables, so pg_dump writes them with their rows.
+CREATE TABLE @extschema@.api_usage_logs_default (
+    LIKE @extschema@.api_usage_logs INCLUDING ALL,
+    CONSTRAINT api_usage_logs_default_pkey PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX api_usage_logs_default_tenant_id_created_at_idx ON @extschema@.api_usage_logs_default (tenant_id, created_at);
+CREATE INDEX api_usage_logs_default_tenant_id_endpoint_created_at_idx ON @extschema@.api_usage_logs_default (tenant_id, endpoint, created_at);
+CREATE INDEX api_usage_logs_default_tenant_id_status_code_idx ON @extschema@.api_usage_logs_default (tenant_id, status_code);
+CREATE INDEX api_usage_logs_default_created_at_idx ON @extschema@.api_usage_logs_default (created_at);
+ALTER TABLE @extschema@.api_usage_logs ATTACH PARTITION @extschema@.api_usage_logs_default DEFAULT;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.api_usage_logs_default', '');
+COMMENT ON TABLE @extschema@.api_usage_logs_default IS
+    'Rows of api_usage_logs outside every daily partition, and the template of the daily partitions; run_maintenance() moves its rows into the partitions it creates.';
+
+-- Idempotency keys of record_usage (0.6.0): a key seen before is counted once.
+CREATE TABLE @extschema@.usage_idempotency_keys (
+    tenant_id        uuid        NOT NULL,
+    idempotency_key  text        NOT NULL,
+    metric_type      text        NOT NULL,
+    period_start     timestamptz NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT usage_idempotency_keys_pkey PRIMARY KEY (tenant_id, idempotency_key),
+    CONSTRAINT usage_idempotency_keys_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+    CONSTRAINT usage_idempotency_keys_idempotency_key_check CHECK (
+        pg_catalog.octet_length(idempotency_key) BETWEEN 1 AND 255)
+);
+
+CREATE INDEX usage_idempotency_keys_created_at_idx ON @extschema@.usage_idempotency_keys (created_at);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.usage_idempotency_keys', '');
+
+COMMENT ON TABLE @extschema@.usage_idempotency_keys IS 'Idempotency keys record_usage() has seen, so that a retried call counts once; cleanup_idempotency_keys() forgets them after 35 days by default.';
+COMMENT ON COLUMN @extschema@.usage_idempotency_keys.tenant_id IS 'Tenant the key belongs to; keys are unique per tenant.';
+COMMENT ON COLUMN @extschema@.usage_idempotency_keys.idempotency_key IS 'The caller''s key (1-255 bytes), e.g. its event or transaction id.';
+COMMENT ON COLUMN @extschema@.usage_idempotency_keys.metric_type IS 'Metric the first call with this key recorded.';
+COMMENT ON COLUMN @extschema@.usage_idempotency_keys.period_start IS 'UTC hour the first call with this key recorded into.';
+COMMENT ON COLUMN @extschema@.usage_idempotency_keys.created_at IS 'When the key was first seen; retention is measured from it.';
+
+-- API usage feeds the rollup (0.6.0), once per statement over all its rows, so
+-- aggregate_usage_metrics() and check_tenant_limit() never read raw logs.
+CREATE FUNCTION @extschema@.rollup_api_usage() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO @extschema@.usage_metrics AS m
+           (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
+    SELECT r.tenant_id, x.metric_type,
+           pg_catalog.date_bin('1 hour', r.created_at, '2000-01-01 00:00:00+00'),
+           pg_catalog.sum(x.value), pg_catalog.count(*), pg_catalog.min(x.value), pg_catalog.max(x.value)
+      FROM new_rows AS r
+     CROSS JOIN LATERAL (VALUES ('api_requests', 1::numeric),
+                                ('api_response_time_ms', r.response_time_ms::numeric),
+                                ('api_server_errors', CASE WHEN r.status_code >= 500 THEN 1::numeric END))
+           AS x(metric_type, value)
+     WHERE x.value IS NOT NULL
+     GROUP BY 1, 2, 3
+    ON CONFLICT (tenant_id, metric_type, period_start) DO UPDATE
+       SET value_sum    = m.value_sum + excluded.value_sum,
+           sample_count = m.sample_count + excluded.sample_count,
+           value_min    = LEAST(m.value_min, excluded.value_min),
+           value_max    = GREATEST(m.value_max, excluded.value_max);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER api_usage_logs_rollup AFTER INSERT ON @extschema@.api_usage_logs
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rollup_api_usage();
+
+COMMENT ON FUNCTION @extschema@.rollup_api_usage() IS
+    'Statement trigger on api_usage_logs: adds the inserted requests to usage_metrics as api_requests, api_response_time_ms and api_server_errors (status >= 500) per tenant and UTC hour.';
 
 -- The seed's "Monitoring" queries, over the extension's own tables. security_invoker:
 -- a caller sees only the statistics its own privileges show.
@@ -197,8 +280,8 @@ COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_tup_read IS 'Index entr
 COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_tup_fetch IS 'Live table rows fetched by simple index scans of the index.';
 COMMENT ON COLUMN @extschema@.monitoring_index_usage.index_bytes IS 'Size of the index in bytes.';
 
-COMMENT ON FUNCTION @extschema@.record_usage(uuid, text, numeric, timestamptz) IS
-    'Adds value to the tenant''s usage_metrics row for the UTC hour of at (sum, count, min, max) and returns that hour; concurrent calls lose nothing.';
+COMMENT ON FUNCTION @extschema@.record_usage(uuid, text, numeric, timestamptz, text) IS
+    'Adds value to the tenant''s usage_metrics row for the UTC hour of at (sum, count, min, max) and returns that hour; concurrent calls lose nothing; a repeated idempotency_key counts once.';
 COMMENT ON FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text) IS
     'Total, average, minimum, maximum and sample count of a tenant''s metric over [from, to) (read as UTC): one row for the range, or one per hour, day, week or month with data.';
 COMMENT ON FUNCTION @extschema@.check_tenant_limit(uuid, text, bigint) IS
@@ -207,3 +290,9 @@ COMMENT ON FUNCTION @extschema@.cleanup_activity_logs(interval, integer) IS
     'Deletes user_activities rows older than retention (default 180 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
 COMMENT ON FUNCTION @extschema@.cleanup_api_usage_logs(interval, integer) IS
     'Deletes api_usage_logs rows older than retention (default 90 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
+COMMENT ON FUNCTION @extschema@.cleanup_idempotency_keys(interval, integer) IS
+    'Forgets record_usage idempotency keys older than retention (default 35 days), in batches; returns the number removed.';
+COMMENT ON FUNCTION @extschema@.create_log_partitions(text, date, date) IS
+    'Creates the daily partitions of a log table (webhook_logs, integration_logs, user_activities, api_usage_logs) for every UTC day from from_day to to_day that no partition covers yet, moving matching rows out of the default partition; returns how many it created.';
+COMMENT ON FUNCTION @extschema@.run_maintenance(interval) IS
+    'Creates the daily log partitions from yesterday to premake ahead (default 7 days) and runs every cleanup with its default retention; returns what it did. Schedule it at least daily, e.g. with pg_cron.';

@@ -180,7 +180,6 @@ CREATE TABLE @extschema@.webhook_logs (
     duration_ms             integer,
     error                   text,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT webhook_logs_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT webhook_logs_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT webhook_logs_webhook_id_fkey FOREIGN KEY (tenant_id, webhook_id)
@@ -192,18 +191,12 @@ CREATE TABLE @extschema@.webhook_logs (
     CONSTRAINT webhook_logs_response_status_check CHECK (response_status BETWEEN 100 AND 599),
     CONSTRAINT webhook_logs_response_headers_check CHECK (pg_catalog.jsonb_typeof(response_headers) = 'object'),
     CONSTRAINT webhook_logs_duration_ms_check CHECK (duration_ms >= 0)
-);
+) PARTITION BY RANGE (created_at);
 
-CREATE INDEX webhook_logs_tenant_id_created_at_idx ON @extschema@.webhook_logs (tenant_id, created_at);
-CREATE INDEX webhook_logs_tenant_id_webhook_id_created_at_idx
-    ON @extschema@.webhook_logs (tenant_id, webhook_id, created_at);
-CREATE INDEX webhook_logs_tenant_id_delivery_id_idx ON @extschema@.webhook_logs (tenant_id, delivery_id);
-CREATE INDEX webhook_logs_created_at_idx ON @extschema@.webhook_logs (created_at);
 
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.webhook_logs', '');
 
 COMMENT ON TABLE @extschema@.webhook_logs IS
-    'Append-only log of webhook HTTP attempts, one row per request with its response; purged by cleanup_webhook_logs.';
+    'Append-only log of webhook HTTP attempts, one row per request with its response; purged by cleanup_webhook_logs. Partitioned by UTC day on created_at.';
 COMMENT ON COLUMN @extschema@.webhook_logs.tenant_id IS 'Tenant that owns the endpoint.';
 COMMENT ON COLUMN @extschema@.webhook_logs.id IS 'Log entry identifier, unique within the tenant.';
 COMMENT ON COLUMN @extschema@.webhook_logs.webhook_id IS 'Endpoint that was called (webhooks.id of the same tenant).';
@@ -218,6 +211,25 @@ COMMENT ON COLUMN @extschema@.webhook_logs.response_body IS 'Body of the respons
 COMMENT ON COLUMN @extschema@.webhook_logs.duration_ms IS 'Time from sending the request to the end of the response or the error, in milliseconds.';
 COMMENT ON COLUMN @extschema@.webhook_logs.error IS 'Transport error (timeout, DNS, connection, TLS) or other failure reason; NULL when a response was received without error.';
 COMMENT ON COLUMN @extschema@.webhook_logs.created_at IS 'When the attempt was logged; cleanup_webhook_logs deletes rows by this column.';
+
+-- Partitioned by UTC day. The parent has no indexes of its own: pg_restore
+-- attaches the dumped daily partitions to the parent CREATE EXTENSION made, and
+-- would clash with indexes the parent cloned onto them. The default partition
+-- (rows outside every daily one) is the template: run_maintenance() creates each
+-- daily partition LIKE it, with its primary key, indexes and comments. Daily
+-- partitions are ordinary tables, so pg_dump writes them with their rows.
+CREATE TABLE @extschema@.webhook_logs_default (
+    LIKE @extschema@.webhook_logs INCLUDING ALL,
+    CONSTRAINT webhook_logs_default_pkey PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX webhook_logs_default_tenant_id_created_at_idx ON @extschema@.webhook_logs_default (tenant_id, created_at);
+CREATE INDEX webhook_logs_default_tenant_id_webhook_id_created_at_idx ON @extschema@.webhook_logs_default (tenant_id, webhook_id, created_at);
+CREATE INDEX webhook_logs_default_tenant_id_delivery_id_idx ON @extschema@.webhook_logs_default (tenant_id, delivery_id);
+CREATE INDEX webhook_logs_default_created_at_idx ON @extschema@.webhook_logs_default (created_at);
+ALTER TABLE @extschema@.webhook_logs ATTACH PARTITION @extschema@.webhook_logs_default DEFAULT;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.webhook_logs_default', '');
+COMMENT ON TABLE @extschema@.webhook_logs_default IS
+    'Rows of webhook_logs outside every daily partition, and the template of the daily partitions; run_maintenance() moves its rows into the partitions it creates.';
 
 COMMENT ON FUNCTION @extschema@.cleanup_webhook_logs(interval, integer) IS
     'Deletes webhook_logs rows older than retention (default 30 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';

@@ -12,6 +12,7 @@ use pgrx::prelude::*;
 
 mod errors;
 mod extension;
+mod partitions;
 mod retention;
 mod versioning;
 
@@ -26,6 +27,7 @@ mod webhooks;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     versioning::register_gucs();
+    retention::register_gucs();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

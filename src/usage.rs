@@ -12,6 +12,8 @@ use pgrx::{AnyNumeric, PgSqlErrorCode, Uuid};
 
 use crate::errors::{invalid_argument, raise, raise_with_hint, required, spi};
 use crate::extension;
+#[allow(unused_imports)] // named in `requires` of the usage SQL
+use crate::partitions::{create_log_partitions, run_maintenance};
 use crate::retention::{self, LogTable};
 
 pgrx::extension_sql_file!(
@@ -19,11 +21,14 @@ pgrx::extension_sql_file!(
     name = "usage",
     requires = [
         "integrations",
-        record_usage,
+        record_usage_with_key,
         aggregate_usage_metrics,
         check_tenant_limit,
         cleanup_activity_logs,
-        cleanup_api_usage_logs
+        cleanup_api_usage_logs,
+        cleanup_idempotency_keys,
+        run_maintenance,
+        create_log_partitions
     ]
 );
 
@@ -63,14 +68,32 @@ fn require_metric_type(metric_type: Option<&str>) -> &str {
     metric_type
 }
 
-/// Adds `value` to the tenant's `usage_metrics` row for the UTC hour of `at`
-/// (sum, count, minimum, maximum) and returns the start of that hour.
-#[pg_extern(volatile, parallel_unsafe)]
+/// `record_usage(uuid, text, numeric, timestamptz)` of versions 0.5.0 and before.
+/// A database is still on its old SQL definitions between installing this
+/// library and `ALTER EXTENSION marimo_erp UPDATE`; they call this symbol, so it
+/// must keep its old arguments. No SQL is generated for it any more.
+#[pg_extern(sql = false, volatile, parallel_unsafe)]
 fn record_usage(
     tenant: Option<Uuid>,
     metric_type: Option<&str>,
     value: Option<AnyNumeric>,
+    at: Option<TimestampWithTimeZone>,
+) -> TimestampWithTimeZone {
+    record_usage_with_key(tenant, metric_type, value, at, None)
+}
+
+/// Adds `value` to the tenant's `usage_metrics` row for the UTC hour of `at`
+/// (sum, count, minimum, maximum) and returns the start of that hour. With an
+/// `idempotency_key`, a key the tenant has used before is counted once: the
+/// repeat adds nothing and returns the hour of the first call, as Lago's
+/// transaction id and OpenMeter's event id do.
+#[pg_extern(name = "record_usage", volatile, parallel_unsafe)]
+fn record_usage_with_key(
+    tenant: Option<Uuid>,
+    metric_type: Option<&str>,
+    value: Option<AnyNumeric>,
     at: default!(Option<TimestampWithTimeZone>, "now()"),
+    idempotency_key: default!(Option<&str>, "NULL"),
 ) -> TimestampWithTimeZone {
     let tenant = required(tenant, "tenant");
     let metric_type = require_metric_type(metric_type);
@@ -88,34 +111,65 @@ fn record_usage(
             "argument \"at\" must be a finite timestamp, got {at}"
         ));
     }
+    if let Some(key) = idempotency_key {
+        if key.is_empty() || key.len() > 255 {
+            invalid_argument("argument \"idempotency_key\" must be 1 to 255 bytes long");
+        }
+    }
     require_tenant(tenant);
-    let statement = format!(
+    let metrics = extension::qualified("usage_metrics");
+    let hour = "pg_catalog.date_bin('1 hour', $4, '2000-01-01 00:00:00+00')";
+    let upsert = format!(
         "INSERT INTO {metrics} AS m
                 (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
-         VALUES ($1, $2, pg_catalog.date_bin('1 hour', $4, '2000-01-01 00:00:00+00'), $3, 1, $3, $3)
+         SELECT $1, $2, {hour}, $3, 1, $3, $3 FROM fresh
          ON CONFLICT (tenant_id, metric_type, period_start) DO UPDATE
             SET value_sum    = m.value_sum + excluded.value_sum,
                 sample_count = m.sample_count + 1,
                 value_min    = LEAST(m.value_min, excluded.value_min),
                 value_max    = GREATEST(m.value_max, excluded.value_max)
-         RETURNING period_start",
-        metrics = extension::qualified("usage_metrics")
+         RETURNING period_start"
     );
-    spi(Spi::connect_mut(|client| {
-        client
-            .update(
-                &statement,
-                None,
-                &[tenant.into(), metric_type.into(), value.into(), at.into()],
-            )?
-            .first()
-            .get_one::<TimestampWithTimeZone>()
-    }))
-    .unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            "record_usage: upsert returned no row",
-        )
+    // The key and the rollup change in one statement: a concurrent call with the
+    // same key waits on the key's row and then finds it taken.
+    let statement = match idempotency_key {
+        None => format!("WITH fresh AS (SELECT) {upsert}"),
+        Some(_) => format!(
+            "WITH fresh AS (
+                 INSERT INTO {keys} (tenant_id, idempotency_key, metric_type, period_start)
+                 VALUES ($1, $5, $2, {hour})
+                 ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+                 RETURNING 1)
+             {upsert}",
+            keys = extension::qualified("usage_idempotency_keys")
+        ),
+    };
+    let recorded = spi(Spi::connect_mut(|client| {
+        let mut args = vec![tenant.into(), metric_type.into(), value.into(), at.into()];
+        if let Some(key) = idempotency_key {
+            args.push(key.into());
+        }
+        let result = client.update(&statement, None, &args)?;
+        if result.is_empty() {
+            return Ok(None);
+        }
+        result.first().get_one::<TimestampWithTimeZone>()
+    }));
+    recorded.unwrap_or_else(|| {
+        // A repeated key: the hour the first call recorded.
+        spi(Spi::get_one_with_args::<TimestampWithTimeZone>(
+            &format!(
+                "SELECT period_start FROM {} WHERE tenant_id = $1 AND idempotency_key = $2",
+                extension::qualified("usage_idempotency_keys")
+            ),
+            &[tenant.into(), idempotency_key.into()],
+        ))
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "record_usage: upsert returned no row",
+            )
+        })
     })
 }
 
@@ -412,6 +466,21 @@ fn check_tenant_limit(
         remaining,
         refusal,
     ))
+}
+
+const IDEMPOTENCY_KEYS: LogTable = LogTable {
+    table: "usage_idempotency_keys",
+    time_column: "created_at",
+};
+
+/// Forgets idempotency keys older than `retention` (35 days by default): a key
+/// repeated after that counts again.
+#[pg_extern(volatile, parallel_unsafe)]
+fn cleanup_idempotency_keys(
+    retention: default!(Option<Interval>, "'35 days'"),
+    batch_size: default!(Option<i32>, "10000"),
+) -> i64 {
+    retention::purge(&IDEMPOTENCY_KEYS, retention, batch_size)
 }
 
 const ACTIVITY_LOG: LogTable = LogTable {

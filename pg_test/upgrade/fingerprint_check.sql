@@ -1,29 +1,45 @@
--- Recomputes the digests recorded by fingerprint_before.sql over the same
--- columns (an upgrade may add columns; the rows must keep their old values) and
--- prints one line per table whose rows changed (CHANGED) or that is gone
--- (DROPPED, expected only after a rollback), then a summary line.
+-- Compares every table recorded by fingerprint_before.sql with its rows now,
+-- over the columns it had then (an upgrade may add columns). Prints
+--   MISSING t: n   rows recorded before and not there now (data lost);
+--   ADDED t: n     rows there now and not before (e.g. an upgrade's backfill);
+--   DROPPED t      a table that is gone (expected only after a rollback);
+-- and last a summary line.
 \set ON_ERROR_STOP on
 \pset format unaligned
 \pset tuples_only on
-CREATE TEMP TABLE fingerprint_after (LIKE upgrade_check.fingerprint);
+CREATE TEMP TABLE row_digest_after (LIKE upgrade_check.row_digest);
 SELECT pg_catalog.format(
-           $q$INSERT INTO fingerprint_after
-              SELECT %L, %L, count(*), md5(COALESCE(string_agg(r::text, E'\n' ORDER BY r::text), ''))
-                FROM (SELECT %s FROM %I.%I) AS r$q$,
-           f.relname, f.columns, f.columns, n.nspname, f.relname)
+           $q$INSERT INTO row_digest_after SELECT %L, md5(r::text) FROM (SELECT %s FROM %I.%I) AS r$q$,
+           f.relname, f.columns, n.nspname, f.relname)
   FROM upgrade_check.fingerprint f
   JOIN pg_catalog.pg_extension e ON e.extname = 'marimo_erp'
   JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-  -- A table the new version no longer has (only on rollback) has no row here.
+  -- A table the extension no longer has (only after a rollback) has no line here.
   JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = f.relname
 \gexec
-SELECT CASE WHEN a.relname IS NULL
-            THEN pg_catalog.format('DROPPED %s: %s rows before', b.relname, b.row_count)
-            ELSE pg_catalog.format('CHANGED %s: %s rows before, %s after', b.relname, b.row_count, a.row_count)
-       END
-  FROM upgrade_check.fingerprint b
-  LEFT JOIN fingerprint_after a USING (relname)
- WHERE a.relname IS NULL OR (a.row_count, a.digest) IS DISTINCT FROM (b.row_count, b.digest)
-UNION ALL
-SELECT pg_catalog.format('checked %s tables, %s rows', count(*), COALESCE(sum(row_count), 0))
-  FROM upgrade_check.fingerprint;
+WITH present AS (
+    SELECT f.relname FROM upgrade_check.fingerprint f
+     WHERE EXISTS (SELECT FROM pg_catalog.pg_class c
+                     JOIN pg_catalog.pg_extension e ON e.extname = 'marimo_erp' AND c.relnamespace = e.extnamespace
+                    WHERE c.relname = f.relname)
+), missing AS (
+    SELECT relname, digest FROM upgrade_check.row_digest WHERE relname IN (SELECT relname FROM present)
+    EXCEPT ALL
+    SELECT relname, digest FROM row_digest_after
+), added AS (
+    SELECT relname, digest FROM row_digest_after
+    EXCEPT ALL
+    SELECT relname, digest FROM upgrade_check.row_digest
+)
+SELECT line FROM (
+    SELECT 1, pg_catalog.format('MISSING %s: %s', relname, count(*)) FROM missing GROUP BY relname
+    UNION ALL
+    SELECT 2, pg_catalog.format('ADDED %s: %s', relname, count(*)) FROM added GROUP BY relname
+    UNION ALL
+    SELECT 3, pg_catalog.format('DROPPED %s: %s rows before', relname, row_count)
+      FROM upgrade_check.fingerprint WHERE relname NOT IN (SELECT relname FROM present)
+    UNION ALL
+    SELECT 4, pg_catalog.format('checked %s tables, %s rows', count(*), COALESCE(sum(row_count), 0))
+      FROM upgrade_check.fingerprint
+) AS report(kind, line)
+ORDER BY kind, line;

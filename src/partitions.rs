@@ -1,0 +1,281 @@
+//! Daily partitions of the append-only logs (version 0.6.0).
+//!
+//! `webhook_logs`, `integration_logs`, `user_activities` and `api_usage_logs` are
+//! range-partitioned by `created_at`, one partition per UTC day, so that retention
+//! drops whole days instead of deleting rows one by one. The parent and its
+//! default partition belong to the extension; the daily partitions are ordinary
+//! tables (created here, by `run_maintenance`), so `pg_dump` writes them with
+//! their rows and `pg_restore` attaches them to the parent the extension made.
+
+use pgrx::datum::{Date, Interval, TimestampWithTimeZone};
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+use crate::errors::{invalid_argument, raise, required, spi};
+use crate::extension;
+
+/// The tables that are partitioned by day, with the cleanup that keeps each one.
+pub const LOG_TABLES: [(&str, &str); 4] = [
+    ("webhook_logs", "cleanup_webhook_logs"),
+    ("integration_logs", "cleanup_integration_logs"),
+    ("user_activities", "cleanup_activity_logs"),
+    ("api_usage_logs", "cleanup_api_usage_logs"),
+];
+
+/// Most days one call may create partitions for: ten years of one table.
+const MAX_DAYS_PER_CALL: i32 = 3660;
+
+/// One partition of a log table with its bounds; `None` is MINVALUE / MAXVALUE.
+pub struct Partition {
+    pub oid: pg_sys::Oid,
+    /// Quoted, schema-qualified name, safe to splice into SQL.
+    pub name: String,
+    pub is_default: bool,
+    pub lower: Option<TimestampWithTimeZone>,
+    pub upper: Option<TimestampWithTimeZone>,
+}
+
+/// The partitions of `parent` (a quoted, qualified name), oldest first, or an
+/// empty list when `parent` is not partitioned.
+pub fn partitions_of(parent: &str) -> Vec<Partition> {
+    // pg_get_expr prints the bounds in this session's DateStyle and TimeZone,
+    // and the casts read them back in the same session, so the round trip holds.
+    let query = "SELECT c.oid, c.oid::pg_catalog.regclass::text, b.bound = 'DEFAULT',
+                        pg_catalog.substring(b.bound, $$FROM \\('([^']*)'\\)$$)::timestamptz,
+                        pg_catalog.substring(b.bound, $$TO \\('([^']*)'\\)$$)::timestamptz
+                   FROM pg_catalog.pg_inherits i
+                   JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid,
+                        LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound) b
+                  WHERE i.inhparent = $1::pg_catalog.regclass
+                  ORDER BY 4 NULLS FIRST, 2";
+    spi(Spi::connect(|client| {
+        let mut partitions = Vec::new();
+        for row in client.select(query, None, &[parent.into()])? {
+            partitions.push(Partition {
+                oid: row.get::<pg_sys::Oid>(1)?.unwrap_or(pg_sys::InvalidOid),
+                name: row.get::<String>(2)?.unwrap_or_default(),
+                is_default: row.get::<bool>(3)?.unwrap_or(false),
+                lower: row.get::<TimestampWithTimeZone>(4)?,
+                upper: row.get::<TimestampWithTimeZone>(5)?,
+            });
+        }
+        Ok::<_, pgrx::spi::SpiError>(partitions)
+    }))
+}
+
+fn require_log_table(table_name: Option<&str>) -> &'static str {
+    let table_name = required(table_name, "table_name");
+    LOG_TABLES
+        .iter()
+        .map(|(table, _)| *table)
+        .find(|table| *table == table_name)
+        .unwrap_or_else(|| {
+            invalid_argument(format!(
+                "argument \"table_name\" must be one of webhook_logs, integration_logs, user_activities, api_usage_logs; got \"{table_name}\""
+            ))
+        })
+}
+
+/// Creates the daily partitions of `table_name` for every UTC day from `from_day`
+/// to `to_day` (inclusive) that no partition covers yet, moving the rows the
+/// default partition holds for those days into them. Returns how many it created.
+#[pg_extern(volatile, parallel_unsafe)]
+pub fn create_log_partitions(
+    table_name: Option<&str>,
+    from_day: Option<Date>,
+    to_day: Option<Date>,
+) -> i32 {
+    let table = require_log_table(table_name);
+    let from_day = required(from_day, "from_day");
+    let to_day = required(to_day, "to_day");
+    let days = spi(Spi::get_one_with_args::<i32>(
+        "SELECT $2 - $1",
+        &[from_day.into(), to_day.into()],
+    ))
+    .unwrap_or(-1);
+    if days < 0 {
+        invalid_argument(format!(
+            "argument \"from_day\" ({from_day}) must not be after argument \"to_day\" ({to_day})"
+        ));
+    }
+    if days >= MAX_DAYS_PER_CALL {
+        invalid_argument(format!(
+            "at most {MAX_DAYS_PER_CALL} days per call, got {}",
+            days + 1
+        ));
+    }
+    let mut created = 0;
+    for offset in 0..=days {
+        let day = spi(Spi::get_one_with_args::<Date>(
+            "SELECT $1 + $2",
+            &[from_day.into(), offset.into()],
+        ))
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "date arithmetic returned NULL",
+            )
+        });
+        if create_day_partition(table, day).is_some() {
+            created += 1;
+        }
+    }
+    created
+}
+
+/// Creates the partition of `table` for the UTC day `day`, unless a partition
+/// already covers any of it. Returns the number of rows moved out of the default
+/// partition into it, or `None` when nothing was created.
+pub fn create_day_partition(table: &str, day: Date) -> Option<i64> {
+    let parent = extension::qualified(table);
+    let (lower, upper, name) = spi(Spi::get_three_with_args::<
+        TimestampWithTimeZone,
+        TimestampWithTimeZone,
+        String,
+    >(
+        "SELECT $1::timestamp AT TIME ZONE 'UTC', ($1 + 1)::timestamp AT TIME ZONE 'UTC',
+                $2 || '_p' || pg_catalog.to_char($1, 'YYYYMMDD')",
+        &[day.into(), table.into()],
+    ));
+    let (lower, upper, name) = (lower?, upper?, name?);
+    let partitions = partitions_of(&parent);
+    let overlaps = partitions.iter().any(|p| {
+        !p.is_default && p.lower.is_none_or(|l| l < upper) && p.upper.is_none_or(|u| u > lower)
+    });
+    if overlaps {
+        return None;
+    }
+    let partition = extension::qualified(&extension::quote_ident(&name));
+    let bounds = spi(Spi::get_one_with_args::<String>(
+        "SELECT pg_catalog.format('FOR VALUES FROM (%L) TO (%L)', $1, $2)",
+        &[lower.into(), upper.into()],
+    ))
+    .unwrap_or_default();
+    let Some(template) = partitions.iter().find(|p| p.is_default) else {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("{parent} has no default partition to model its daily partitions on"),
+        );
+    };
+    // The default partition is the template: primary key, indexes, CHECKs, defaults
+    // and column comments; ATTACH adds the parent's foreign keys.
+    run(&format!(
+        "CREATE TABLE {partition} (LIKE {} INCLUDING ALL)",
+        template.name
+    ));
+    let moved = if count_rows_between(&template.name, lower, upper) > 0 {
+        // Attaching a range the default partition holds rows of would fail: move them first.
+        spi(Spi::connect_mut(|client| {
+            client
+                .update(
+                    &format!(
+                        "WITH moved AS (DELETE FROM {} WHERE created_at >= $1 AND created_at < $2 RETURNING *)
+                         INSERT INTO {partition} SELECT * FROM moved",
+                        template.name
+                    ),
+                    None,
+                    &[lower.into(), upper.into()],
+                )
+                .map(|status| status.len() as i64)
+        }))
+    } else {
+        0
+    };
+    run(&format!(
+        "ALTER TABLE {parent} ATTACH PARTITION {partition} {bounds}"
+    ));
+    let comment = spi(Spi::get_one_with_args::<String>(
+        "SELECT pg_catalog.format('COMMENT ON TABLE %s IS %L', $1, $2)",
+        &[
+            partition.as_str().into(),
+            format!("Partition of {table} for the UTC day {day}.").into(),
+        ],
+    ))
+    .unwrap_or_default();
+    run(&comment);
+    Some(moved)
+}
+
+fn count_rows_between(
+    table: &str,
+    lower: TimestampWithTimeZone,
+    upper: TimestampWithTimeZone,
+) -> i64 {
+    spi(Spi::get_one_with_args::<i64>(
+        &format!(
+            "SELECT pg_catalog.count(*) FROM {table} WHERE created_at >= $1 AND created_at < $2"
+        ),
+        &[lower.into(), upper.into()],
+    ))
+    .unwrap_or(0)
+}
+
+fn run(statement: &str) {
+    spi(Spi::run(statement));
+}
+
+/// Creates the daily partitions of every log table from yesterday to `premake`
+/// ahead, then runs every cleanup with its default retention. Returns one row per
+/// thing done. Schedule it (pg_cron, cron) at least daily.
+#[pg_extern(volatile, parallel_unsafe)]
+pub fn run_maintenance(
+    premake: default!(Option<Interval>, "'7 days'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(action, String),
+        name!(relation, String),
+        name!(rows, i64),
+    ),
+> {
+    let premake = required(premake, "premake");
+    let days_ahead = spi(Spi::get_one_with_args::<i32>(
+        "SELECT CASE WHEN $1 < pg_catalog.make_interval() OR $1 > pg_catalog.make_interval(days => 366) THEN -1
+                     ELSE pg_catalog.ceil(EXTRACT(epoch FROM $1) / 86400)::integer END",
+        &[premake.into()],
+    ))
+    .unwrap_or(-1);
+    if days_ahead < 0 {
+        invalid_argument("argument \"premake\" must be between 0 and 366 days");
+    }
+    let today = spi(Spi::get_one::<Date>(
+        "SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date",
+    ))
+    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "today is NULL"));
+    let mut done = Vec::new();
+    for (table, _) in LOG_TABLES {
+        for offset in -1..=days_ahead {
+            let day = spi(Spi::get_one_with_args::<Date>(
+                "SELECT $1 + $2",
+                &[today.into(), offset.into()],
+            ))
+            .unwrap_or(today);
+            if let Some(moved) = create_day_partition(table, day) {
+                let name = spi(Spi::get_one_with_args::<String>(
+                    "SELECT $1 || '_p' || pg_catalog.to_char($2, 'YYYYMMDD')",
+                    &[table.into(), day.into()],
+                ))
+                .unwrap_or_default();
+                done.push(("created partition".to_string(), name, moved));
+            }
+        }
+    }
+    // The cleanups run through SQL so that their declared default retentions apply.
+    let cleanups = LOG_TABLES
+        .iter()
+        .copied()
+        .chain([("usage_idempotency_keys", "cleanup_idempotency_keys")]);
+    for (table, cleanup) in cleanups {
+        let removed = spi(Spi::get_one::<i64>(&format!(
+            "SELECT {}()",
+            extension::qualified(cleanup)
+        )))
+        .unwrap_or(0);
+        done.push((
+            "removed expired rows".to_string(),
+            table.to_string(),
+            removed,
+        ));
+    }
+    TableIterator::new(done)
+}

@@ -9,14 +9,33 @@ use pgrx::PgSqlErrorCode;
 
 use crate::errors::{raise, spi};
 
+/// What the Rust code needs to know of the installed extension.
+#[derive(Clone)]
+struct Installation {
+    /// OID of the `pg_extension` row: it changes when the extension is dropped
+    /// and created again, possibly in another schema or by another owner.
+    oid: pg_sys::Oid,
+    /// The schema, as a quoted identifier.
+    schema: String,
+    /// The role that created the extension and owns its objects.
+    owner: pg_sys::Oid,
+}
+
 thread_local! {
-    /// (OID of the `pg_extension` row, quoted schema name). The OID changes when the
-    /// extension is dropped and created again, possibly in another schema.
-    static SCHEMA: RefCell<Option<(pg_sys::Oid, String)>> = const { RefCell::new(None) };
+    static INSTALLATION: RefCell<Option<Installation>> = const { RefCell::new(None) };
 }
 
 /// The extension's schema as a quoted identifier, ready to prefix a relation name.
 pub fn schema() -> String {
+    installation().schema
+}
+
+/// The role that owns the extension's objects.
+pub fn owner() -> pg_sys::Oid {
+    installation().owner
+}
+
+fn installation() -> Installation {
     let oid = unsafe { pg_sys::get_extension_oid(c"marimo_erp".as_ptr(), true) };
     if oid == pg_sys::InvalidOid {
         raise(
@@ -24,27 +43,28 @@ pub fn schema() -> String {
             "extension \"marimo_erp\" is not installed in this database",
         );
     }
-    SCHEMA.with(|cache| {
-        if let Some((cached_oid, name)) = cache.borrow().as_ref() {
-            if *cached_oid == oid {
-                return name.clone();
+    INSTALLATION.with(|cache| {
+        if let Some(installation) = cache.borrow().as_ref() {
+            if installation.oid == oid {
+                return installation.clone();
             }
         }
-        let name = spi(Spi::get_one_with_args::<String>(
-            "SELECT pg_catalog.quote_ident(n.nspname::text) \
-               FROM pg_catalog.pg_extension e \
-               JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
-              WHERE e.oid = $1",
+        let (schema, owner) = spi(Spi::get_two_with_args::<String, pg_sys::Oid>(
+            "SELECT pg_catalog.quote_ident(n.nspname::text), e.extowner
+               FROM pg_catalog.pg_extension e
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+              WHERE e.oid OPERATOR(pg_catalog.=) $1",
             &[oid.into()],
-        ))
-        .unwrap_or_else(|| {
+        ));
+        let (Some(schema), Some(owner)) = (schema, owner) else {
             raise(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
                 "marimo_erp: schema not found",
-            )
-        });
-        *cache.borrow_mut() = Some((oid, name.clone()));
-        name
+            );
+        };
+        let installation = Installation { oid, schema, owner };
+        *cache.borrow_mut() = Some(installation.clone());
+        installation
     })
 }
 

@@ -18,7 +18,9 @@ const INTEGRATION_LOG: LogTable = LogTable {
 };
 
 /// Deletes integration logs older than `retention` (90 days by default, as the seed).
-#[pg_extern(volatile, parallel_unsafe)]
+/// SECURITY DEFINER: operators run it without owning the log partitions it drops.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn cleanup_integration_logs(
     retention: default!(Option<Interval>, "'90 days'"),
     batch_size: default!(Option<i32>, "10000"),

@@ -14,6 +14,7 @@ mod errors;
 mod extension;
 mod partitions;
 mod retention;
+mod security;
 mod versioning;
 
 mod analytics;
@@ -28,6 +29,7 @@ mod webhooks;
 pub extern "C-unwind" fn _PG_init() {
     versioning::register_gucs();
     retention::register_gucs();
+    security::register_gucs();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -79,7 +79,8 @@ fn require_log_table(table_name: Option<&str>) -> &'static str {
 /// Creates the daily partitions of `table_name` for every UTC day from `from_day`
 /// to `to_day` (inclusive) that no partition covers yet, moving the rows the
 /// default partition holds for those days into them. Returns how many it created.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 pub fn create_log_partitions(
     table_name: Option<&str>,
     from_day: Option<Date>,
@@ -193,6 +194,10 @@ pub fn create_day_partition(table: &str, day: Date) -> Option<i64> {
     ))
     .unwrap_or_default();
     run(&comment);
+    if crate::security::isolation_installed() {
+        // Reached directly, a partition must isolate tenants as its parent does.
+        crate::security::isolate(&partition, "tenant_id");
+    }
     Some(moved)
 }
 
@@ -217,7 +222,8 @@ fn run(statement: &str) {
 /// Creates the daily partitions of every log table from yesterday to `premake`
 /// ahead, then runs every cleanup with its default retention. Returns one row per
 /// thing done. Schedule it (pg_cron, cron) at least daily.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 pub fn run_maintenance(
     premake: default!(Option<Interval>, "'7 days'"),
 ) -> TableIterator<

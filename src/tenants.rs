@@ -140,6 +140,28 @@ fn enable_tenancy(
             );
         }
     }
+    if crate::security::isolation_installed() {
+        // Every partition too: a partition named directly is not under its parent's policies.
+        let tables = spi(Spi::connect(|client| {
+            let mut tables = vec![table.name.clone()];
+            for row in client.select(
+                "SELECT relid::pg_catalog.regclass::text FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass)
+                  WHERE level OPERATOR(pg_catalog.>) 0 ORDER BY level, relid",
+                None,
+                &[table.name.as_str().into()],
+            )? {
+                tables.push(row.get::<String>(1)?.unwrap_or_default());
+            }
+            Ok::<_, pgrx::spi::SpiError>(tables)
+        }));
+        let isolated = tables
+            .iter()
+            .filter(|t| crate::security::isolate(t, "tenant_id"))
+            .count();
+        if isolated > 0 {
+            actions.push("enabled row-level security".to_string());
+        }
+    }
     actions
 }
 

@@ -15,6 +15,7 @@ use crate::extension;
 #[allow(unused_imports)] // named in `requires` of the usage SQL
 use crate::partitions::{create_log_partitions, run_maintenance};
 use crate::retention::{self, LogTable};
+use crate::security;
 
 pgrx::extension_sql_file!(
     "../sql/usage.sql",
@@ -116,6 +117,9 @@ fn record_usage_with_key(
             invalid_argument("argument \"idempotency_key\" must be 1 to 255 bytes long");
         }
     }
+    // Application roles may not write usage_metrics themselves (they could
+    // rewrite their own bill); they record through here, for their own tenant.
+    let caller = security::authorize_tenant(tenant, true);
     require_tenant(tenant);
     let metrics = extension::qualified("usage_metrics");
     let hour = "pg_catalog.date_bin('1 hour', $4, '2000-01-01 00:00:00+00')";
@@ -144,17 +148,23 @@ fn record_usage_with_key(
             keys = extension::qualified("usage_idempotency_keys")
         ),
     };
-    let recorded = spi(Spi::connect_mut(|client| {
-        let mut args = vec![tenant.into(), metric_type.into(), value.into(), at.into()];
-        if let Some(key) = idempotency_key {
-            args.push(key.into());
-        }
-        let result = client.update(&statement, None, &args)?;
-        if result.is_empty() {
-            return Ok(None);
-        }
-        result.first().get_one::<TimestampWithTimeZone>()
-    }));
+    let record = || {
+        spi(Spi::connect_mut(|client| {
+            let mut args = vec![tenant.into(), metric_type.into(), value.into(), at.into()];
+            if let Some(key) = idempotency_key {
+                args.push(key.into());
+            }
+            let result = client.update(&statement, None, &args)?;
+            if result.is_empty() {
+                return Ok(None);
+            }
+            result.first().get_one::<TimestampWithTimeZone>()
+        }))
+    };
+    let recorded = match caller {
+        security::Caller::Application => security::with_owner_privileges(record),
+        _ => record(),
+    };
     recorded.unwrap_or_else(|| {
         // A repeated key: the hour the first call recorded.
         spi(Spi::get_one_with_args::<TimestampWithTimeZone>(
@@ -219,6 +229,7 @@ fn aggregate_usage_metrics(
             );
         }
     }
+    security::authorize_tenant(tenant, false);
     require_tenant(tenant);
 
     let metrics = extension::qualified("usage_metrics");
@@ -436,6 +447,7 @@ fn check_tenant_limit(
             ));
         }
     }
+    security::authorize_tenant(tenant, false);
     let limits = load_tenant_limits(tenant, limit_type);
     let kind = classify_limit(limit_type, limits.has_configured);
     let limit_value = match kind {
@@ -475,7 +487,8 @@ const IDEMPOTENCY_KEYS: LogTable = LogTable {
 
 /// Forgets idempotency keys older than `retention` (35 days by default): a key
 /// repeated after that counts again.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn cleanup_idempotency_keys(
     retention: default!(Option<Interval>, "'35 days'"),
     batch_size: default!(Option<i32>, "10000"),
@@ -493,7 +506,8 @@ const API_USAGE_LOG: LogTable = LogTable {
 };
 
 /// Deletes user activities older than `retention` (180 days by default, as the seed).
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn cleanup_activity_logs(
     retention: default!(Option<Interval>, "'180 days'"),
     batch_size: default!(Option<i32>, "10000"),
@@ -503,7 +517,8 @@ fn cleanup_activity_logs(
 
 /// Deletes API usage logs older than `retention` (90 days by default); the seed
 /// had no cleanup for them, so the table only grew.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn cleanup_api_usage_logs(
     retention: default!(Option<Interval>, "'90 days'"),
     batch_size: default!(Option<i32>, "10000"),

@@ -18,7 +18,9 @@ const WEBHOOK_LOG: LogTable = LogTable {
 };
 
 /// Deletes webhook logs older than `retention` (30 days by default, as the seed).
-#[pg_extern(volatile, parallel_unsafe)]
+/// SECURITY DEFINER: operators run it without owning the log partitions it drops.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn cleanup_webhook_logs(
     retention: default!(Option<Interval>, "'30 days'"),
     batch_size: default!(Option<i32>, "10000"),

@@ -3,7 +3,9 @@
 -- schema: an upgraded one and a fresh install must agree line for line.
 --
 -- Columns are listed by name, not position: an upgrade can only append columns,
--- and no statement of the extension depends on column order.
+-- and no statement of the extension depends on column order. Privileges are
+-- compared by meaning: a NULL ACL is the default one, entries in sorted order
+-- (GRANT then REVOKE leaves an explicit ACL equal to the default).
 \pset format unaligned
 \pset tuples_only on
 WITH ext AS (
@@ -13,7 +15,7 @@ WITH ext AS (
       FROM pg_catalog.pg_depend d, ext
      WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
 ), rels AS (
-    SELECT c.oid, c.oid::regclass::text AS name, c.relkind, c.relacl, c.reloptions, c.relrowsecurity,
+    SELECT c.oid, c.oid::regclass::text AS name, c.relkind, c.relacl, c.relowner, c.reloptions, c.relrowsecurity,
            c.relforcerowsecurity, c.relpersistence, c.relispartition
       FROM pg_catalog.pg_class c JOIN members m ON m.classid = 'pg_catalog.pg_class'::regclass AND m.objid = c.oid
 ), procs AS (
@@ -23,14 +25,18 @@ SELECT line FROM (
     SELECT 'member ' || pg_catalog.pg_describe_object(classid, objid, 0) FROM members
     UNION ALL
     SELECT pg_catalog.format('relation %s kind=%s persistence=%s partition=%s acl=%s options=%s rls=%s/%s comment=%L',
-                  name, relkind, relpersistence, relispartition, relacl, reloptions, relrowsecurity,
+                  name, relkind, relpersistence, relispartition,
+                  (SELECT array_agg(x::text ORDER BY x::text)
+                     FROM unnest(COALESCE(relacl, pg_catalog.acldefault('r', relowner))) x),
+                  reloptions, relrowsecurity,
                   relforcerowsecurity, pg_catalog.obj_description(oid, 'pg_class'))
       FROM rels
     UNION ALL
     SELECT pg_catalog.format('column %s.%I type=%s notnull=%s default=%s generated=%L identity=%L collation=%s acl=%s comment=%L',
                   r.name, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
                   pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attidentity, a.attcollation,
-                  a.attacl, pg_catalog.col_description(r.oid, a.attnum))
+                  (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x),
+                  pg_catalog.col_description(r.oid, a.attnum))
       FROM rels r
       JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
       LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
@@ -55,7 +61,9 @@ SELECT line FROM (
     SELECT pg_catalog.format('view %s %s', r.name, pg_catalog.pg_get_viewdef(r.oid))
       FROM rels r WHERE r.relkind IN ('v', 'm')
     UNION ALL
-    SELECT pg_catalog.format('function %s acl=%s comment=%L definition=%L', p.oid::regprocedure, p.proacl,
+    SELECT pg_catalog.format('function %s acl=%s comment=%L definition=%L', p.oid::regprocedure,
+                  (SELECT array_agg(x::text ORDER BY x::text)
+                     FROM unnest(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))) x),
                   pg_catalog.obj_description(p.oid, 'pg_proc'), pg_catalog.pg_get_functiondef(p.oid))
       FROM procs JOIN pg_catalog.pg_proc p USING (oid)
     UNION ALL

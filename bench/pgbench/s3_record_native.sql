@@ -1,0 +1,4 @@
+-- Scenario 3: one usage event (upsert into the hourly rollup).
+\set t random(1, :ntenants)
+\set v random(1, 100)
+SELECT record_usage(('00000000-0000-4000-8000-' || lpad(to_hex(:t::int), 12, '0'))::uuid, 'bench_calls', :v::numeric);

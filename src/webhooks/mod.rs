@@ -7,7 +7,7 @@ use pgrx::prelude::*;
 use crate::retention::{self, LogTable};
 
 pgrx::extension_sql_file!(
-    "../sql/webhooks.sql",
+    "../../sql/webhooks.sql",
     name = "webhooks",
     requires = ["analytics", cleanup_webhook_logs]
 );
@@ -27,3 +27,5 @@ fn cleanup_webhook_logs(
 ) -> i64 {
     retention::purge(&WEBHOOK_LOG, retention, batch_size)
 }
+
+pub mod signing;

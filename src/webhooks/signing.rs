@@ -1,0 +1,1 @@
+//! Standard Webhooks v1 signatures (placeholder: being written).

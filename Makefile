@@ -36,3 +36,10 @@ demo-stop:
 
 clean:
 	cargo clean
+
+# The benchmark suite (bench/README.md): builds a benchmark database, runs every
+# scenario against native, reference and floor, writes bench/results/.
+# Options through BENCH_ARGS, e.g. make bench BENCH_ARGS='--scale 2'.
+.PHONY: bench
+bench:
+	bench/run $(BENCH_ARGS)

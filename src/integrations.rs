@@ -15,6 +15,7 @@ pgrx::extension_sql_file!(
 const INTEGRATION_LOG: LogTable = LogTable {
     table: "integration_logs",
     time_column: "created_at",
+    only_where: None,
 };
 
 /// Deletes integration logs older than `retention` (90 days by default, as the seed).

@@ -30,6 +30,10 @@ pub extern "C-unwind" fn _PG_init() {
     versioning::register_gucs();
     retention::register_gucs();
     security::register_gucs();
+    webhooks::worker::register_gucs();
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        webhooks::worker::register_worker();
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -42,10 +42,12 @@ pub fn register_gucs() {
     );
 }
 
-/// A log table and the column that says how old a row is.
+/// A log table, the column that says how old a row is, and, for tables whose
+/// rows are not all disposable, which rows may go (`@extschema@` is replaced).
 pub struct LogTable {
     pub table: &'static str,
     pub time_column: &'static str,
+    pub only_where: Option<&'static str>,
 }
 
 /// Deletes the rows of `log` older than `now() - retention` and returns how many.
@@ -77,8 +79,16 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
 
     let table = extension::qualified(log.table);
     let partitions = partitions::partitions_of(&table);
+    let condition = match log.only_where {
+        Some(only) => format!(
+            "{} < $1 AND {}",
+            log.time_column,
+            only.replace("@extschema@", &extension::schema())
+        ),
+        None => format!("{} < $1", log.time_column),
+    };
     if partitions.is_empty() {
-        return delete_in_batches(&table, log.time_column, cutoff, batch_size);
+        return delete_in_batches(&table, &condition, cutoff, batch_size);
     }
     let (expired, others): (Vec<&Partition>, Vec<&Partition>) = partitions
         .iter()
@@ -88,7 +98,7 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
     let mut removed: i64 = others
         .iter()
         .filter(|p| p.is_default || p.lower.is_none_or(|lower| lower < cutoff))
-        .map(|p| delete_in_batches(&p.name, log.time_column, cutoff, batch_size))
+        .map(|p| delete_in_batches(&p.name, &condition, cutoff, batch_size))
         .sum();
     let default = partitions.iter().find(|p| p.is_default).map(|p| p.oid);
     let parent_oid = spi(Spi::get_one_with_args::<pg_sys::Oid>(
@@ -115,7 +125,7 @@ fn drop_or_delete(
     parent: pg_sys::Oid,
     default: Option<pg_sys::Oid>,
     partition: &Partition,
-    time_column: &str,
+    condition: &str,
     cutoff: TimestampWithTimeZone,
     batch_size: i32,
 ) -> i64 {
@@ -132,7 +142,7 @@ fn drop_or_delete(
                 partition.name
             )
         );
-        return delete_in_batches(&partition.name, time_column, cutoff, batch_size);
+        return delete_in_batches(&partition.name, condition, cutoff, batch_size);
     }
     let rows = spi(Spi::get_one::<i64>(&format!(
         "SELECT pg_catalog.count(*) FROM {}",
@@ -186,17 +196,18 @@ fn set_lock_timeout(value: &str) {
     ));
 }
 
-/// Deletes the rows of `table` (a quoted, qualified name) older than `cutoff`,
-/// `batch_size` at a time, checking for a cancel request between batches.
+/// Deletes the rows of `table` (a quoted, qualified name) that meet `condition`
+/// (`$1` is the cutoff), `batch_size` at a time, checking for a cancel request
+/// between batches.
 fn delete_in_batches(
     table: &str,
-    time_column: &str,
+    condition: &str,
     cutoff: TimestampWithTimeZone,
     batch_size: i32,
 ) -> i64 {
     let batch = format!(
         "DELETE FROM {table} WHERE ctid = ANY (ARRAY(
-             SELECT ctid FROM {table} WHERE {time_column} < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))"
+             SELECT ctid FROM {table} WHERE {condition} LIMIT $2 FOR UPDATE SKIP LOCKED))"
     );
     let mut removed: i64 = 0;
     loop {

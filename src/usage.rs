@@ -483,6 +483,7 @@ fn check_tenant_limit(
 const IDEMPOTENCY_KEYS: LogTable = LogTable {
     table: "usage_idempotency_keys",
     time_column: "created_at",
+    only_where: None,
 };
 
 /// Forgets idempotency keys older than `retention` (35 days by default): a key
@@ -499,10 +500,12 @@ fn cleanup_idempotency_keys(
 const ACTIVITY_LOG: LogTable = LogTable {
     table: "user_activities",
     time_column: "created_at",
+    only_where: None,
 };
 const API_USAGE_LOG: LogTable = LogTable {
     table: "api_usage_logs",
     time_column: "created_at",
+    only_where: None,
 };
 
 /// Deletes user activities older than `retention` (180 days by default, as the seed).

@@ -1,0 +1,400 @@
+//! What one delivery attempt is and what happens after it: pure logic shared by
+//! the worker's threads, with no PostgreSQL call, so it is safe off the main thread.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+/// At most this much of a response body, and of the request body, is logged.
+pub const LOG_BODY_LIMIT: usize = 20 * 1024;
+
+/// A 429 or a timeout waits at least this long before the next attempt.
+pub const BACKOFF_FLOOR: Duration = Duration::from_secs(60);
+
+/// `Retry-After` is honoured up to this long.
+pub const RETRY_AFTER_CEILING: Duration = Duration::from_secs(24 * 3600);
+
+/// One HTTP request to send, prepared by the main thread.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub timeout: Duration,
+    pub allow_private_networks: bool,
+}
+
+/// What came back, as the worker thread saw it.
+#[derive(Debug, Default)]
+pub struct Response {
+    pub status: Option<u16>,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub error: Option<String>,
+    pub timed_out: bool,
+    pub duration: Duration,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the attempt means for the delivery and its endpoint.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// 2xx: delivered.
+    Delivered,
+    /// 410 Gone: the endpoint asked never to be called again.
+    Gone,
+    /// Anything else: try again after `delay`, if attempts remain.
+    Retry { delay: Duration },
+}
+
+/// Classifies a response. `base_delay` is the schedule's delay for this retry,
+/// `jitter` a number in [-1, 1] (±20 % of the delay).
+pub fn classify(response: &Response, base_delay: Duration, jitter: f64) -> Outcome {
+    match response.status {
+        Some(200..=299) => return Outcome::Delivered,
+        Some(410) => return Outcome::Gone,
+        _ => {}
+    }
+    let jittered = base_delay.mul_f64(1.0 + 0.2 * jitter.clamp(-1.0, 1.0));
+    let mut delay = jittered;
+    if let Some(retry_after) = response.header("retry-after").and_then(parse_retry_after) {
+        delay = delay.max(retry_after.min(RETRY_AFTER_CEILING));
+    }
+    if response.status == Some(429) || response.timed_out {
+        delay = delay.max(BACKOFF_FLOOR);
+    }
+    Outcome::Retry { delay }
+}
+
+/// `Retry-After` as delta-seconds. (The HTTP-date form is ignored: the
+/// schedule's own delay applies then.)
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The delay before retry number `retry` (1 = the first retry) from a webhook's
+/// schedule; past its end the last delay repeats.
+pub fn scheduled_delay(schedule: &[Duration], retry: usize) -> Duration {
+    schedule
+        .get(retry.saturating_sub(1))
+        .or_else(|| schedule.last())
+        .copied()
+        .unwrap_or(Duration::from_secs(5))
+}
+
+/// The Standard Webhooks envelope: `{"type", "timestamp", "data"}`. `payload` is
+/// already JSON text and `timestamp` an RFC 3339 string, both from PostgreSQL.
+pub fn envelope(event_type: &str, timestamp: &str, payload: &str) -> String {
+    format!(
+        "{{\"type\":{},\"timestamp\":{},\"data\":{}}}",
+        json_string(event_type),
+        json_string(timestamp),
+        payload
+    )
+}
+
+pub fn json_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Cuts `text` to at most `limit` bytes on a character boundary.
+pub fn truncate(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Addresses a webhook must not reach unless private networks are allowed:
+/// loopback, private, link-local (cloud metadata at 169.254.169.254 among them),
+/// carrier-grade NAT, unspecified, multicast and broadcast.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_private_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_v4(v4);
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) // AWS metadata over IPv6
+        }
+    }
+}
+
+fn is_private_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, ..] = v4.octets();
+    v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || (a == 100 && (64..=127).contains(&b)) // carrier-grade NAT 100.64.0.0/10
+        || a == 0
+}
+
+/// Resolves the URL's host and refuses, before any connection, a private
+/// address. Returns the addresses to connect to.
+pub fn resolve_public(url: &str, allow_private_networks: bool) -> Result<Vec<SocketAddr>, String> {
+    let (host, port) = host_and_port(url).ok_or_else(|| format!("malformed URL {url}"))?;
+    let addresses: Vec<SocketAddr> = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    if addresses.is_empty() {
+        return Err(format!("{host} resolves to no address"));
+    }
+    if !allow_private_networks {
+        if let Some(private) = addresses.iter().find(|a| is_private(a.ip())) {
+            return Err(format!(
+                "refused: {host} resolves to the private, loopback or link-local address {}; \
+                 set marimo_erp.webhook_allow_private_networks = on to allow it",
+                private.ip()
+            ));
+        }
+    }
+    Ok(addresses)
+}
+
+/// Host and port of an http(s) URL, `None` when it is not one.
+pub fn host_and_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if after.is_empty() => default_port,
+            None => return None,
+        };
+        return Some((host.to_string(), port));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() => Some((host.to_string(), port.parse().ok()?)),
+        Some(_) => None,
+        None => Some((authority.to_string(), default_port)),
+    }
+}
+
+/// Sends one request with the worker's shared HTTP agent. Never follows
+/// redirects; refuses private addresses unless allowed.
+pub fn send(agent: &ureq::Agent, request: &Request) -> Response {
+    let started = std::time::Instant::now();
+    let mut response = Response::default();
+    if let Err(error) = resolve_public(&request.url, request.allow_private_networks) {
+        response.error = Some(error);
+        response.duration = started.elapsed();
+        return response;
+    }
+    let mut call = agent
+        .post(&request.url)
+        .config()
+        .timeout_global(Some(request.timeout))
+        .build();
+    for (name, value) in &request.headers {
+        call = call.header(name, value);
+    }
+    match call.send(request.body.as_str()) {
+        Ok(mut answer) => {
+            response.status = Some(answer.status().as_u16());
+            response.headers = answer
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let body = answer
+                .body_mut()
+                .with_config()
+                .limit(LOG_BODY_LIMIT as u64)
+                .read_to_vec()
+                .unwrap_or_default();
+            response.body = String::from_utf8_lossy(&body).into_owned();
+        }
+        Err(error) => {
+            response.timed_out = matches!(error, ureq::Error::Timeout(_));
+            response.error = Some(error.to_string());
+        }
+    }
+    response.duration = started.elapsed();
+    response
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use super::*;
+    use pgrx::prelude::*;
+
+    fn with_status(status: u16, headers: &[(&str, &str)]) -> Response {
+        Response {
+            status: Some(status),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[pg_test]
+    fn outcomes_follow_status_codes() {
+        let five = Duration::from_secs(5);
+        assert_eq!(
+            classify(&with_status(200, &[]), five, 0.0),
+            Outcome::Delivered
+        );
+        assert_eq!(
+            classify(&with_status(204, &[]), five, 0.0),
+            Outcome::Delivered
+        );
+        assert_eq!(classify(&with_status(410, &[]), five, 0.0), Outcome::Gone);
+        assert_eq!(
+            classify(&with_status(302, &[]), five, 0.0),
+            Outcome::Retry { delay: five }
+        );
+        assert_eq!(
+            classify(&with_status(500, &[]), five, 1.0),
+            Outcome::Retry {
+                delay: Duration::from_secs(6)
+            }
+        );
+        assert_eq!(
+            classify(&with_status(500, &[]), five, -1.0),
+            Outcome::Retry {
+                delay: Duration::from_secs(4)
+            }
+        );
+        // 429 and timeouts wait at least a minute; Retry-After is honoured within bounds.
+        assert_eq!(
+            classify(&with_status(429, &[]), five, 0.0),
+            Outcome::Retry {
+                delay: BACKOFF_FLOOR
+            }
+        );
+        assert_eq!(
+            classify(&with_status(429, &[("Retry-After", "120")]), five, 0.0),
+            Outcome::Retry {
+                delay: Duration::from_secs(120)
+            }
+        );
+        assert_eq!(
+            classify(&with_status(503, &[("retry-after", "999999")]), five, 0.0),
+            Outcome::Retry {
+                delay: RETRY_AFTER_CEILING
+            }
+        );
+        let timeout = Response {
+            timed_out: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            classify(&timeout, five, 0.0),
+            Outcome::Retry {
+                delay: BACKOFF_FLOOR
+            }
+        );
+    }
+
+    #[pg_test]
+    fn the_schedule_repeats_its_last_delay() {
+        let schedule = [Duration::from_secs(5), Duration::from_secs(300)];
+        assert_eq!(scheduled_delay(&schedule, 1), Duration::from_secs(5));
+        assert_eq!(scheduled_delay(&schedule, 2), Duration::from_secs(300));
+        assert_eq!(scheduled_delay(&schedule, 9), Duration::from_secs(300));
+    }
+
+    #[pg_test]
+    fn private_addresses_are_recognised() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "fd00:ec2::254",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip} is private");
+        }
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip} is public");
+        }
+        assert!(resolve_public("http://127.0.0.1:8080/x", false)
+            .unwrap_err()
+            .contains("refused"));
+        assert!(resolve_public("http://[::1]/", false)
+            .unwrap_err()
+            .contains("refused"));
+        assert!(resolve_public("http://127.0.0.1:8080/x", true).is_ok());
+    }
+
+    #[pg_test]
+    fn urls_are_parsed_strictly() {
+        assert_eq!(
+            host_and_port("https://hooks.example.com/a?b"),
+            Some(("hooks.example.com".into(), 443))
+        );
+        assert_eq!(
+            host_and_port("http://127.0.0.1:9000/x"),
+            Some(("127.0.0.1".into(), 9000))
+        );
+        assert_eq!(host_and_port("http://[::1]:81/"), Some(("::1".into(), 81)));
+        assert_eq!(host_and_port("https://user:pw@example.com/"), None);
+        assert_eq!(host_and_port("ftp://example.com/"), None);
+        assert_eq!(host_and_port("https:///path"), None);
+    }
+
+    #[pg_test]
+    fn the_envelope_is_json() {
+        assert_eq!(
+            envelope("invoice.paid", "2024-01-01T00:00:00Z", "{\"a\":1}"),
+            "{\"type\":\"invoice.paid\",\"timestamp\":\"2024-01-01T00:00:00Z\",\"data\":{\"a\":1}}"
+        );
+        assert_eq!(truncate("héllo", 2), "h");
+    }
+}

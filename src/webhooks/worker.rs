@@ -1,0 +1,573 @@
+//! The webhook delivery worker (version 0.8.0): a background worker, started
+//! when `shared_preload_libraries` includes `marimo_erp`, that serves the
+//! database named by `marimo_erp.database`.
+//!
+//! Only its main thread touches PostgreSQL. Each round it
+//! 1. records the outcomes the sending threads reported, in one transaction;
+//! 2. claims due deliveries (`FOR UPDATE SKIP LOCKED`, at most `max_in_flight`
+//!    per endpoint) by giving each a lease and a lease token, and commits, so
+//!    that no HTTP request is ever sent inside a transaction;
+//! 3. hands the requests to a pool of sending threads.
+//!
+//! A delivery whose worker dies keeps its lease until it expires (the
+//! endpoint's timeout plus a margin) and is then claimed again: delivery is at
+//! least once, with a `webhook-id` that never changes. An outcome is recorded
+//! only under the lease token it was sent with, so two workers never both
+//! complete the same attempt. New events wake the worker at commit through its
+//! latch; due retries are found by polling at most every second.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::callbacks::{register_xact_callback, PgXactCallbackEvent};
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::prelude::*;
+use pgrx::{PgAtomic, Uuid};
+
+use super::delivery::{self, Outcome, Request, Response};
+use super::signing;
+use crate::extension;
+
+static DATABASE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"postgres"));
+static ALLOW_PRIVATE_NETWORKS: GucSetting<bool> = GucSetting::<bool>::new(false);
+static SENDERS: GucSetting<i32> = GucSetting::<i32>::new(32);
+
+/// The worker's latch, in shared memory, so that any backend can wake it.
+static WORKER_LATCH: PgAtomic<AtomicUsize> =
+    unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_latch") };
+/// Whether this process has the shared memory above (only under shared_preload_libraries).
+static PRELOADED: AtomicBool = AtomicBool::new(false);
+
+/// Margin of a lease beyond the endpoint's timeout: time to record the outcome.
+const LEASE_MARGIN_SECONDS: i32 = 30;
+
+pub fn register_gucs() {
+    GucRegistry::define_bool_guc(
+        c"marimo_erp.webhook_allow_private_networks",
+        c"Lets webhooks reach loopback, private, link-local and metadata addresses.",
+        c"Off by default: such requests are refused before connecting. Turn it on only for tests or trusted networks.",
+        &ALLOW_PRIVATE_NETWORKS,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+}
+
+/// The worker's settings that only a server start changes. PostgreSQL accepts
+/// such settings only while `shared_preload_libraries` is processed.
+fn register_startup_gucs() {
+    GucRegistry::define_string_guc(
+        c"marimo_erp.database",
+        c"The database whose webhooks the delivery worker sends.",
+        c"Read when the worker starts; the worker waits until the database and the extension exist.",
+        &DATABASE,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.webhook_senders",
+        c"How many requests the delivery worker has in flight at most.",
+        c"Threads of the worker that only send HTTP; the worker's main thread alone uses the database.",
+        &SENDERS,
+        1,
+        512,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
+}
+
+/// Called from `_PG_init` while `shared_preload_libraries` is being processed.
+pub fn register_worker() {
+    register_startup_gucs();
+    pgrx::pg_shmem_init!(WORKER_LATCH);
+    PRELOADED.store(true, Ordering::Relaxed);
+    BackgroundWorkerBuilder::new("marimo_erp webhook worker")
+        .set_type("marimo_erp webhook worker")
+        .set_library("marimo_erp")
+        .set_function("marimo_erp_webhook_worker_main")
+        .enable_spi_access()
+        .set_start_time(pgrx::bgworkers::BgWorkerStartTime::RecoveryFinished)
+        .set_restart_time(Some(Duration::from_secs(1)))
+        .load();
+}
+
+/// Wakes the worker when the current transaction commits (new deliveries are
+/// visible to it only then). Without the worker this does nothing.
+pub fn wake_at_commit() {
+    if !PRELOADED.load(Ordering::Relaxed) {
+        return;
+    }
+    register_xact_callback(PgXactCallbackEvent::Commit, || {
+        let latch = WORKER_LATCH.get().load(Ordering::Acquire);
+        if latch != 0 {
+            unsafe { pg_sys::SetLatch(latch as *mut pg_sys::Latch) };
+        }
+    });
+}
+
+/// A claimed delivery, sent by a thread and recorded under its lease token.
+struct Claim {
+    tenant: Uuid,
+    delivery: Uuid,
+    webhook: Uuid,
+    attempt: i32,
+    lease_token: Uuid,
+    schedule: Vec<Duration>,
+    request: Request,
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let database = DATABASE
+        .get()
+        .and_then(|d| d.to_str().ok().map(str::to_string))
+        .unwrap_or_else(|| "postgres".into());
+    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    WORKER_LATCH
+        .get()
+        .store(unsafe { pg_sys::MyLatch } as usize, Ordering::Release);
+    log!("marimo_erp webhook worker serving database \"{database}\"");
+
+    let (wake_reader, wake_writer) = UnixStream::pair().expect("socketpair");
+    wake_reader
+        .set_nonblocking(true)
+        .expect("nonblocking socket");
+    let (jobs, results) = start_senders(SENDERS.get().max(1) as usize, wake_writer);
+    let mut in_flight: HashMap<Uuid, Claim> = HashMap::new();
+    let mut buffer = [0u8; 256];
+
+    loop {
+        let timeout_ms = if in_flight.is_empty() { 1000 } else { 50 };
+        let events = unsafe {
+            pg_sys::WaitLatchOrSocket(
+                pg_sys::MyLatch,
+                (pg_sys::WL_LATCH_SET
+                    | pg_sys::WL_SOCKET_READABLE
+                    | pg_sys::WL_TIMEOUT
+                    | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+                wake_reader.as_raw_fd(),
+                timeout_ms,
+                pg_sys::PG_WAIT_EXTENSION,
+            )
+        };
+        unsafe { pg_sys::ResetLatch(pg_sys::MyLatch) };
+        let _ = events;
+        if BackgroundWorker::sigterm_received() {
+            break;
+        }
+        if BackgroundWorker::sighup_received() {
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        }
+        while let Ok(n) = (&wake_reader).read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+        }
+        let finished: Vec<(Claim, Response)> = results
+            .try_iter()
+            .filter_map(|(delivery, response)| {
+                in_flight.remove(&delivery).map(|claim| (claim, response))
+            })
+            .collect();
+        if !finished.is_empty() {
+            BackgroundWorker::transaction(|| record(&finished));
+        }
+        let capacity = (SENDERS.get().max(1) as usize * 2).saturating_sub(in_flight.len());
+        if capacity == 0 {
+            continue;
+        }
+        let claimed = BackgroundWorker::transaction(|| {
+            if ready() {
+                claim(capacity as i32)
+            } else {
+                Vec::new()
+            }
+        });
+        for claim in claimed {
+            let request = claim.request.clone();
+            let delivery_id = claim.delivery;
+            in_flight.insert(delivery_id, claim);
+            if jobs.send((delivery_id, request)).is_err() {
+                break;
+            }
+        }
+    }
+    WORKER_LATCH.get().store(0, Ordering::Release);
+    log!("marimo_erp webhook worker stopping");
+}
+
+type Job = (Uuid, Request);
+
+/// Starts the sending threads. They never call PostgreSQL: each sends HTTP,
+/// passes the response back and writes a byte to wake the main thread.
+fn start_senders(count: usize, wake: UnixStream) -> (Sender<Job>, Receiver<(Uuid, Response)>) {
+    let (job_sender, job_receiver) = mpsc::channel::<Job>();
+    let (result_sender, result_receiver) = mpsc::channel::<(Uuid, Response)>();
+    let job_receiver = Arc::new(Mutex::new(job_receiver));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .user_agent("marimo_erp-webhooks/0.8")
+        .build()
+        .into();
+    // Signals must reach the main thread only: the threads start with all blocked.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut previous: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
+    }
+    for _ in 0..count {
+        let jobs = Arc::clone(&job_receiver);
+        let results = result_sender.clone();
+        let agent = agent.clone();
+        let mut wake = wake.try_clone().expect("wake socket");
+        std::thread::spawn(move || loop {
+            let job = jobs.lock().map(|receiver| receiver.recv());
+            let Ok(Ok((delivery, request))) = job else {
+                return;
+            };
+            let response = delivery::send(&agent, &request);
+            if results.send((delivery, response)).is_err() {
+                return;
+            }
+            let _ = wake.write(&[1]);
+        });
+    }
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
+    }
+    (job_sender, result_receiver)
+}
+
+/// Whether this database has the delivery tables of 0.8.0 yet.
+fn ready() -> bool {
+    let installed =
+        unsafe { pg_sys::get_extension_oid(c"marimo_erp".as_ptr(), true) } != pg_sys::InvalidOid;
+    installed
+        && Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = $1::pg_catalog.regclass
+                             AND attname = 'lease_token' AND NOT attisdropped)",
+            &[extension::qualified("webhook_deliveries").into()],
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+/// Claims up to `limit` due deliveries, at most `max_in_flight` per endpoint
+/// counting those already in flight, and returns their requests, signed.
+fn claim(limit: i32) -> Vec<Claim> {
+    let schema = extension::schema();
+    let query = format!(
+        "WITH due AS (
+             (SELECT tenant_id, id, webhook_id, next_attempt_at FROM {schema}.webhook_deliveries
+               WHERE status = 'pending' AND next_attempt_at <= pg_catalog.now()
+               ORDER BY next_attempt_at LIMIT $1 * 4)
+             UNION ALL
+             (SELECT tenant_id, id, webhook_id, next_attempt_at FROM {schema}.webhook_deliveries
+               WHERE status = 'in_progress' AND lease_expires_at <= pg_catalog.now()
+               ORDER BY lease_expires_at LIMIT $1)
+         ), busy AS (
+             SELECT tenant_id, webhook_id, pg_catalog.count(*) AS n FROM {schema}.webhook_deliveries
+              WHERE status = 'in_progress' AND lease_expires_at > pg_catalog.now()
+              GROUP BY tenant_id, webhook_id
+         ), ranked AS (
+             SELECT due.tenant_id, due.id,
+                    pg_catalog.row_number() OVER (PARTITION BY due.tenant_id, due.webhook_id ORDER BY due.next_attempt_at) AS rank,
+                    w.max_in_flight - COALESCE(busy.n, 0) AS room
+               FROM due
+               JOIN {schema}.webhooks w ON w.tenant_id = due.tenant_id AND w.id = due.webhook_id AND w.is_active
+               LEFT JOIN busy ON busy.tenant_id = due.tenant_id AND busy.webhook_id = due.webhook_id
+         ), candidates AS (
+             SELECT d.tenant_id, d.id FROM {schema}.webhook_deliveries d
+               JOIN ranked r ON r.tenant_id = d.tenant_id AND r.id = d.id
+              WHERE r.rank <= r.room
+              ORDER BY d.next_attempt_at LIMIT $1
+                FOR UPDATE OF d SKIP LOCKED
+         ), claimed AS (
+             UPDATE {schema}.webhook_deliveries d
+                SET status = 'in_progress', attempts = d.attempts + 1, last_attempt_at = pg_catalog.now(),
+                    lease_token = pg_catalog.gen_random_uuid(),
+                    lease_expires_at = pg_catalog.now()
+                        + pg_catalog.make_interval(secs => w.timeout_ms / 1000.0 + {LEASE_MARGIN_SECONDS})
+               FROM candidates c, {schema}.webhooks w
+              WHERE d.tenant_id = c.tenant_id AND d.id = c.id
+                AND w.tenant_id = d.tenant_id AND w.id = d.webhook_id
+                AND (d.status = 'pending' OR d.lease_expires_at <= pg_catalog.now())
+          RETURNING d.tenant_id, d.id, d.webhook_id, d.event_id, d.attempts, d.lease_token
+         )
+         SELECT c.tenant_id, c.id, c.webhook_id, c.attempts, c.lease_token, w.url, w.timeout_ms,
+                ARRAY(SELECT EXTRACT(epoch FROM s)::float8 FROM pg_catalog.unnest(w.retry_schedule) s),
+                ARRAY[w.secret] || ARRAY(SELECT p.secret FROM {schema}.webhook_secrets p
+                                          WHERE p.tenant_id = w.tenant_id AND p.webhook_id = w.id
+                                            AND p.expires_at > pg_catalog.now() ORDER BY p.created_at DESC),
+                ARRAY(SELECT h.key FROM pg_catalog.jsonb_each_text(w.custom_headers) h ORDER BY h.key),
+                ARRAY(SELECT h.value FROM pg_catalog.jsonb_each_text(w.custom_headers) h ORDER BY h.key),
+                e.id::text, e.event_type, e.payload::text,
+                pg_catalog.to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                EXTRACT(epoch FROM pg_catalog.now())::bigint
+           FROM claimed c
+           JOIN {schema}.webhooks w ON w.tenant_id = c.tenant_id AND w.id = c.webhook_id
+           JOIN {schema}.webhook_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id"
+    );
+    let allow_private = ALLOW_PRIVATE_NETWORKS.get();
+    let rows = Spi::connect_mut(|client| {
+        let mut claims = Vec::new();
+        for row in client.update(&query, None, &[limit.into()])? {
+            let secrets: Vec<String> = row.get::<Vec<String>>(9)?.unwrap_or_default();
+            let header_names: Vec<String> = row.get::<Vec<String>>(10)?.unwrap_or_default();
+            let header_values: Vec<String> = row.get::<Vec<String>>(11)?.unwrap_or_default();
+            let message_id = row.get::<String>(12)?.unwrap_or_default();
+            let event_type = row.get::<String>(13)?.unwrap_or_default();
+            let payload = row.get::<String>(14)?.unwrap_or_else(|| "null".into());
+            let created = row.get::<String>(15)?.unwrap_or_default();
+            let now = row.get::<i64>(16)?.unwrap_or_default();
+            let body = delivery::envelope(&event_type, &created, &payload);
+            let signatures: Vec<String> = secrets
+                .iter()
+                .filter_map(|secret| signing::decode_secret(secret).ok())
+                .map(|key| signing::sign(&key, &message_id, now, &body))
+                .collect();
+            let mut headers: Vec<(String, String)> =
+                header_names.into_iter().zip(header_values).collect();
+            headers.push(("content-type".into(), "application/json".into()));
+            headers.push(("webhook-id".into(), message_id));
+            headers.push(("webhook-timestamp".into(), now.to_string()));
+            headers.push(("webhook-signature".into(), signatures.join(" ")));
+            claims.push(Claim {
+                tenant: row.get::<Uuid>(1)?.expect("tenant_id"),
+                delivery: row.get::<Uuid>(2)?.expect("id"),
+                webhook: row.get::<Uuid>(3)?.expect("webhook_id"),
+                attempt: row.get::<i32>(4)?.unwrap_or(1),
+                lease_token: row.get::<Uuid>(5)?.expect("lease_token"),
+                schedule: row
+                    .get::<Vec<f64>>(8)?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| Duration::from_secs_f64(s.max(0.0)))
+                    .collect(),
+                request: Request {
+                    url: row.get::<String>(6)?.unwrap_or_default(),
+                    headers,
+                    body,
+                    timeout: Duration::from_millis(
+                        row.get::<i32>(7)?.unwrap_or(15_000).max(1) as u64
+                    ),
+                    allow_private_networks: allow_private,
+                },
+            });
+        }
+        Ok::<_, pgrx::spi::SpiError>(claims)
+    });
+    match rows {
+        Ok(claims) => claims,
+        Err(error) => {
+            warning!("marimo_erp webhook worker: claiming deliveries failed: {error}");
+            Vec::new()
+        }
+    }
+}
+
+/// A number in [-1, 1] for the ±20 % jitter of a retry delay.
+fn jitter() -> f64 {
+    let mut byte = [0u8; 2];
+    let ok = unsafe { pg_sys::pg_strong_random(byte.as_mut_ptr().cast(), byte.len()) };
+    if !ok {
+        return 0.0;
+    }
+    f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX) * 2.0 - 1.0
+}
+
+/// Records a round of outcomes: the deliveries (only under the lease token they
+/// were claimed with), one webhook_logs row per attempt, and each endpoint's health.
+fn record(finished: &[(Claim, Response)]) {
+    let schema = extension::schema();
+    let mut columns = Columns::default();
+    for (claim, response) in finished {
+        let base = delivery::scheduled_delay(&claim.schedule, claim.attempt as usize);
+        let (outcome, delay) = match delivery::classify(response, base, jitter()) {
+            Outcome::Delivered => ("delivered", 0.0),
+            Outcome::Gone => ("gone", 0.0),
+            Outcome::Retry { delay } => ("retry", delay.as_secs_f64()),
+        };
+        columns.push(claim, response, outcome, delay);
+    }
+    let statement = format!(
+        "WITH r AS (
+             SELECT * FROM pg_catalog.unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::integer[],
+                                             $7::text[], $8::text[], $9::float8[], $10::integer[], $11::text[], $12::text[],
+                                             $13::text[], $14::text[], $15::integer[], $16::integer[])
+                 WITH ORDINALITY AS r(tenant_id, id, webhook_id, token, outcome, status, body, error, delay, attempt,
+                                      url, request_headers, request_body, response_headers, duration_ms, ok, ord)
+         ), delivered AS (
+             UPDATE {schema}.webhook_deliveries d
+                SET status = CASE WHEN r.outcome = 'delivered' THEN 'succeeded'
+                                  WHEN r.outcome = 'gone' OR d.attempts >= d.max_attempts THEN 'failed'
+                                  ELSE 'pending' END,
+                    delivered_at = CASE WHEN r.outcome = 'delivered' THEN pg_catalog.now() END,
+                    next_attempt_at = CASE WHEN r.outcome = 'retry' AND d.attempts < d.max_attempts
+                                           THEN pg_catalog.now() + pg_catalog.make_interval(secs => r.delay) END,
+                    lease_token = NULL, lease_expires_at = NULL,
+                    response_status = r.status, response_body = r.body,
+                    last_error = CASE WHEN r.outcome = 'gone' THEN 'the endpoint answered 410 Gone' ELSE r.error END
+               FROM r
+              WHERE d.tenant_id = r.tenant_id AND d.id = r.id AND d.lease_token = r.token
+          RETURNING r.ord
+         ), logged AS (
+             INSERT INTO {schema}.webhook_logs (tenant_id, webhook_id, delivery_id, attempt, request_url,
+                                                request_headers, request_body, response_status, response_headers,
+                                                response_body, duration_ms, error)
+             SELECT tenant_id, webhook_id, id, attempt, url, request_headers::jsonb, request_body, status,
+                    response_headers::jsonb, body, duration_ms, error
+               FROM r
+          RETURNING 1
+         ), health AS (
+             SELECT tenant_id, webhook_id,
+                    pg_catalog.count(*) FILTER (WHERE ok = 1) AS successes,
+                    pg_catalog.count(*) FILTER (WHERE ok = 0) AS failures,
+                    pg_catalog.bool_or(outcome = 'gone') AS gone,
+                    (pg_catalog.array_agg(ok ORDER BY ord DESC))[1] = 1 AS last_ok
+               FROM r GROUP BY tenant_id, webhook_id
+         ), counted AS (
+             SELECT h.*, w.disable_after_failures, w.disable_after,
+                    CASE WHEN h.last_ok THEN 0 ELSE w.failure_count + h.failures END AS failure_count,
+                    CASE WHEN h.last_ok THEN NULL ELSE COALESCE(w.failing_since, pg_catalog.now()) END AS failing_since
+               FROM health h JOIN {schema}.webhooks w ON w.tenant_id = h.tenant_id AND w.id = h.webhook_id
+         )
+         UPDATE {schema}.webhooks w
+            SET failure_count = c.failure_count,
+                failing_since = c.failing_since,
+                last_success_at = CASE WHEN c.successes > 0 THEN pg_catalog.now() ELSE w.last_success_at END,
+                last_failure_at = CASE WHEN c.failures > 0 THEN pg_catalog.now() ELSE w.last_failure_at END,
+                is_active = w.is_active AND NOT c.gone
+                            AND c.failure_count < c.disable_after_failures
+                            AND (c.failing_since IS NULL OR pg_catalog.now() - c.failing_since < c.disable_after),
+                disabled_at = CASE WHEN w.is_active AND (c.gone OR c.failure_count >= c.disable_after_failures
+                                        OR pg_catalog.now() - c.failing_since >= c.disable_after)
+                                   THEN pg_catalog.now() ELSE w.disabled_at END,
+                disabled_reason = CASE
+                    WHEN NOT w.is_active THEN w.disabled_reason
+                    WHEN c.gone THEN 'the endpoint answered 410 Gone'
+                    WHEN c.failure_count >= c.disable_after_failures
+                        THEN pg_catalog.format('%s consecutive failed attempts', c.failure_count)
+                    WHEN pg_catalog.now() - c.failing_since >= c.disable_after
+                        THEN pg_catalog.format('failing since %s', c.failing_since)
+                    ELSE w.disabled_reason END
+           FROM counted c
+          WHERE w.tenant_id = c.tenant_id AND w.id = c.webhook_id
+            AND (SELECT pg_catalog.count(*) FROM delivered) >= 0 AND (SELECT pg_catalog.count(*) FROM logged) >= 0"
+    );
+    let result = Spi::connect_mut(|client| {
+        client
+            .update(&statement, None, &columns.arguments())
+            .map(|_| ())
+    });
+    if let Err(error) = result {
+        warning!(
+            "marimo_erp webhook worker: recording {} outcomes failed: {error}",
+            finished.len()
+        );
+    }
+}
+
+/// The outcomes of a round as parallel arrays, for one `unnest`.
+#[derive(Default)]
+struct Columns {
+    tenant: Vec<Uuid>,
+    delivery: Vec<Uuid>,
+    webhook: Vec<Uuid>,
+    token: Vec<Uuid>,
+    outcome: Vec<String>,
+    status: Vec<Option<i32>>,
+    body: Vec<Option<String>>,
+    error: Vec<Option<String>>,
+    delay: Vec<f64>,
+    attempt: Vec<i32>,
+    url: Vec<String>,
+    request_headers: Vec<String>,
+    request_body: Vec<String>,
+    response_headers: Vec<Option<String>>,
+    duration_ms: Vec<i32>,
+    ok: Vec<i32>,
+}
+
+impl Columns {
+    fn push(&mut self, claim: &Claim, response: &Response, outcome: &str, delay: f64) {
+        self.tenant.push(claim.tenant);
+        self.delivery.push(claim.delivery);
+        self.webhook.push(claim.webhook);
+        self.token.push(claim.lease_token);
+        self.outcome.push(outcome.to_string());
+        self.status.push(response.status.map(i32::from));
+        self.body.push(
+            response
+                .status
+                .map(|_| delivery::truncate(&response.body, delivery::LOG_BODY_LIMIT).to_string()),
+        );
+        let error = response.error.clone().or_else(|| match response.status {
+            Some(status) if !(200..300).contains(&status) => Some(format!("HTTP {status}")),
+            _ => None,
+        });
+        self.error.push(error);
+        self.delay.push(delay);
+        self.attempt.push(claim.attempt);
+        self.url.push(claim.request.url.clone());
+        self.request_headers
+            .push(json_object(&claim.request.headers));
+        self.request_body
+            .push(delivery::truncate(&claim.request.body, delivery::LOG_BODY_LIMIT).to_string());
+        self.response_headers
+            .push(response.status.map(|_| json_object(&response.headers)));
+        self.duration_ms
+            .push(response.duration.as_millis().min(i32::MAX as u128) as i32);
+        self.ok.push(i32::from(outcome == "delivered"));
+    }
+
+    fn arguments(&self) -> Vec<pgrx::datum::DatumWithOid<'static>> {
+        vec![
+            self.tenant.clone().into(),
+            self.delivery.clone().into(),
+            self.webhook.clone().into(),
+            self.token.clone().into(),
+            self.outcome.clone().into(),
+            self.status.clone().into(),
+            self.body.clone().into(),
+            self.error.clone().into(),
+            self.delay.clone().into(),
+            self.attempt.clone().into(),
+            self.url.clone().into(),
+            self.request_headers.clone().into(),
+            self.request_body.clone().into(),
+            self.response_headers.clone().into(),
+            self.duration_ms.clone().into(),
+            self.ok.clone().into(),
+        ]
+    }
+}
+
+/// Headers as a JSON object (later names win), for the log.
+fn json_object(headers: &[(String, String)]) -> String {
+    let fields: Vec<String> = headers
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{}:{}",
+                delivery::json_string(&name.to_ascii_lowercase()),
+                delivery::json_string(value)
+            )
+        })
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}

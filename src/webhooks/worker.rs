@@ -406,7 +406,8 @@ fn record(finished: &[(Claim, Response)]) {
     }
     let statement = format!(
         "WITH r AS (
-             SELECT * FROM pg_catalog.unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::integer[],
+             -- unnest of several arrays is FROM-clause syntax: it cannot be schema-qualified.
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::integer[],
                                              $7::text[], $8::text[], $9::float8[], $10::integer[], $11::text[], $12::text[],
                                              $13::text[], $14::text[], $15::integer[], $16::integer[])
                  WITH ORDINALITY AS r(tenant_id, id, webhook_id, token, outcome, status, body, error, delay, attempt,

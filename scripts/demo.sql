@@ -16,6 +16,8 @@ SELECT extname, extversion FROM pg_extension WHERE extname = 'marimo_erp';
 \ir ../pg_test/fixtures/0.4.0.sql
 \ir ../pg_test/fixtures/0.5.0.sql
 \ir ../pg_test/fixtures/0.6.0.sql
+\ir ../pg_test/fixtures/0.7.0.sql
+\ir ../pg_test/fixtures/0.8.0.sql
 -- January 2024 API traffic for Acme, for the seed's aggregation example.
 SELECT count(record_usage('11111111-1111-4111-8111-111111111111', 'api_calls', 10 + (h % 24),
                           '2024-01-01 00:00+00'::timestamptz + h * interval '1 hour'))
@@ -74,6 +76,19 @@ SELECT record_usage('11111111-1111-4111-8111-111111111111', 'exports', 1, now(),
        record_usage('11111111-1111-4111-8111-111111111111', 'exports', 1, now(), 'export-42') AS retried;
 SELECT value_sum, sample_count FROM usage_metrics
  WHERE tenant_id = '11111111-1111-4111-8111-111111111111' AND metric_type = 'exports';
+
+\echo '== Beyond the seed (0.8.0): webhooks, signed as Standard Webhooks'
+SELECT webhook_sign('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330,
+                    '{"test": 2432232314}') AS specification_test_vector;
+\echo '-- an event fans out to the matching webhooks (Acme''s billing endpoint takes invoice.*); a repeated key adds nothing'
+SELECT emit_webhook_event('11111111-1111-4111-8111-111111111111', 'invoice.paid', '{"invoice": "INV-2002", "amount": 1200}', 'inv-2002-paid')
+     = emit_webhook_event('11111111-1111-4111-8111-111111111111', 'invoice.paid', '{"invoice": "INV-2002", "amount": 1200}', 'inv-2002-paid')
+       AS same_event;
+SELECT w.name AS webhook, e.event_type, d.status, d.attempts
+  FROM webhook_deliveries d JOIN webhooks w ON (w.tenant_id, w.id) = (d.tenant_id, d.webhook_id)
+  JOIN webhook_events e ON (e.tenant_id, e.id) = (d.tenant_id, d.event_id)
+ WHERE e.idempotency_key = 'inv-2002-paid';
+\echo '-- (this demo cluster has no delivery worker: add marimo_erp to shared_preload_libraries to send them)'
 
 -- Publish this session's statistics now rather than within the second.
 \o /dev/null

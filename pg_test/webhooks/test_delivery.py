@@ -544,7 +544,7 @@ def test_fail500_until_max_attempts(api, receiver):
     assert len({r["headers"]["webhook-id"] for r in reqs}) == 1, "webhook-id changed across retries"
     assert all(r["verified"] for r in reqs)
     gaps = [b["arrival"] - a["arrival"] for a, b in zip(reqs, reqs[1:])]
-    assert all(g >= 0.9 for g in gaps), f"retries sooner than the 1 s schedule: {gaps}"
+    assert all(g >= 0.75 for g in gaps), f"retries sooner than the 1 s schedule (±20 % jitter): {gaps}"
     hook = api.hook_row(tenant, hook_id)
     assert hook["failure_count"] == FAST_ATTEMPTS and hook["last_failure_at"] is not None
 
@@ -602,14 +602,14 @@ def test_ratelimit_429_waits_at_least_60s(api, receiver):
 
 
 def test_ratelimit_retry_after_honoured(api, receiver):
-    """Retry-After: 120 is within any sane bound: the next attempt is about 120 s later."""
+    """Retry-After: 120 is within any sane bound: the next attempt is about 120 s later (±20 % jitter)."""
     tenant = api.tenant()
     hook_id, tag, _ = api.hook(tenant, "ratelimit", after=120)
     event = api.emit(tenant, "invoice.paid", {})
     d = wait_for(lambda: [x for x in api.deliveries(tenant, event, hook_id) if x["attempts"] >= 1
                           and x["status"] == "pending"], "first attempt recorded, delivery pending again")[0]
     try:
-        assert dt.timedelta(seconds=115) <= d["due_in"] <= dt.timedelta(seconds=125), \
+        assert dt.timedelta(seconds=95) <= d["due_in"] <= dt.timedelta(seconds=145), \
             f"next attempt in {d['due_in']} after Retry-After: 120"
     finally:
         api.cancel(tenant, d["id"])

@@ -66,22 +66,8 @@ fn clear_at_transaction_end() {
 fn set_tenant(tenant: Option<Uuid>, for_session: default!(Option<bool>, "false")) -> Uuid {
     let tenant = required(tenant, "tenant");
     let for_session = required(for_session, "for_session");
-    let exists = with_owner_privileges(|| {
-        spi(Spi::get_one_with_args::<bool>(
-            &format!(
-                "SELECT EXISTS (SELECT FROM {} WHERE id OPERATOR(pg_catalog.=) $1)",
-                extension::qualified("tenants")
-            ),
-            &[tenant.into()],
-        ))
-    })
-    .unwrap_or(false);
-    if !exists {
-        raise(
-            PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
-            format!("tenant {tenant} does not exist"),
-        );
-    }
+    // As the owner: under row-level security a caller with no tenant set sees none.
+    with_owner_privileges(|| crate::usage::require_tenant(tenant));
     WRITABLE.with(|w| *w.borrow_mut() = None);
     if for_session {
         TRANSACTION_TENANT.with(|t| t.set(None));

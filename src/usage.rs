@@ -37,7 +37,7 @@ pgrx::extension_sql_file!(
 pub fn require_tenant(tenant: Uuid) {
     let exists = spi(Spi::get_one_with_args::<bool>(
         &format!(
-            "SELECT EXISTS (SELECT FROM {} WHERE id = $1)",
+            "SELECT EXISTS (SELECT FROM {} WHERE id OPERATOR(pg_catalog.=) $1)",
             extension::qualified("tenants")
         ),
         &[tenant.into()],

@@ -27,7 +27,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -704,21 +703,26 @@ def test_retry_failed_delivery(api, receiver):
 
 
 def test_replay(api, receiver):
+    """replay_webhook_deliveries re-sends the webhook's failed deliveries created since `since`."""
     tenant = api.tenant()
-    hook_id, tag, _ = api.hook(tenant, "ok")
+    hook_id, tag, _ = api.hook(tenant, "flaky", fail=1)  # each event's first request fails
+    api.db.rows("UPDATE webhooks SET max_attempts = 1 WHERE tenant_id = %s AND id = %s", (tenant, hook_id))
+    before = api.emit(tenant, "invoice.paid", {"n": 0})
+    api.wait_status(tenant, hook_id, before, "failed")
     since = api.db.value("SELECT now()")
     events = [api.emit(tenant, "invoice.paid", {"n": n}) for n in (1, 2)]
     for event in events:
-        api.wait_status(tenant, hook_id, event, "succeeded")
-    wait_for(lambda: len(receiver.requests(tag)) == 2, "two requests")
+        api.wait_status(tenant, hook_id, event, "failed")
     replayed = api.db.value("SELECT replay_webhook_deliveries(%s, %s, %s)", (tenant, hook_id, since))
     assert replayed == 2
-    wait_for(lambda: len(receiver.requests(tag)) == 4, "two replayed requests")
     for event in events:
         api.wait_status(tenant, hook_id, event, "succeeded")
-    bodies = sorted(json.loads(r["body"])["data"]["n"] for r in receiver.requests(tag))
-    assert bodies == [1, 1, 2, 2]
-    assert all(r["verified"] for r in receiver.requests(tag))
+    time.sleep(GRACE)
+    assert api.delivery(tenant, hook_id, before)["status"] == "failed", "a delivery older than `since` was replayed"
+    reqs = receiver.requests(tag)
+    assert sorted((json.loads(r["body"])["data"]["n"], r["status"]) for r in reqs) == [
+        (0, 500), (1, 200), (1, 500), (2, 200), (2, 500)]
+    assert all(r["verified"] for r in reqs)
 
 
 # ---------------------------------------------------------------------------
@@ -796,6 +800,29 @@ def test_no_preload(nopreload_cluster, receiver):
     assert api.logs(tenant, d["id"]) == []
     assert receiver.requests(tag) == []
     assert _worker_pids(db) == []
+
+
+def test_expired_lease_on_last_attempt(api, receiver):
+    """A delivery left in_progress by a worker that died during its last allowed attempt
+    (the state a crash leaves) still ends, and the worker goes on delivering others."""
+    tenant = api.tenant()
+    hook_id, tag, _ = api.hook(tenant, "ok")
+    api.db.rows("UPDATE webhooks SET max_attempts = 1 WHERE tenant_id = %s AND id = %s", (tenant, hook_id))
+    stuck = api.emit(tenant, "invoice.paid", {"stuck": True})
+    d = api.wait_status(tenant, hook_id, stuck, "succeeded")
+    # As if the worker had died mid-request on attempt 1 of 1 and its lease had lapsed.
+    api.db.rows("UPDATE webhook_deliveries SET status = 'in_progress', attempts = max_attempts, delivered_at = NULL,"
+                " lease_token = gen_random_uuid(), lease_expires_at = now() - interval '1 second'"
+                " WHERE tenant_id = %s AND id = %s", (tenant, d["id"]))
+    try:
+        d = api.wait_status(tenant, hook_id, stuck, ("succeeded", "failed"))
+        assert d["attempts"] <= d["max_attempts"]
+        later = api.emit(tenant, "invoice.paid", {"later": True})
+        api.wait_status(tenant, hook_id, later, "succeeded")
+    finally:
+        api.db.rows("UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, lease_token = NULL,"
+                    " lease_expires_at = NULL WHERE tenant_id = %s AND id = %s AND status = 'in_progress'",
+                    (tenant, d["id"]))
 
 
 # ---------------------------------------------------------------------------

@@ -92,6 +92,21 @@ fn validate_idempotency_key(key: Option<&str>) {
     }
 }
 
+/// The given secret, checked, or a new one.
+fn secret_or_generated(secret: Option<&str>) -> String {
+    match secret {
+        Some(secret) => {
+            if let Err(error) = signing::decode_secret(secret) {
+                invalid_argument(format!(
+                    "argument \"secret\" is not a Standard Webhooks secret: {error}"
+                ));
+            }
+            secret.to_string()
+        }
+        None => signing::generate_secret(),
+    }
+}
+
 /// Runs `work` as the extension owner for application callers, who may not
 /// read the secrets it needs; as the caller otherwise.
 fn with_secret_access<R>(caller: Caller, work: impl FnOnce() -> R) -> R {
@@ -123,17 +138,7 @@ fn create_webhook(
             "argument \"event_types\" must be a non-empty list of event types, '*' or prefixes like 'invoice.*', got {event_types:?}"
         ));
     }
-    let secret = match secret {
-        Some(secret) => {
-            if let Err(error) = signing::decode_secret(secret) {
-                invalid_argument(format!(
-                    "argument \"secret\" is not a Standard Webhooks secret: {error}"
-                ));
-            }
-            secret.to_string()
-        }
-        None => signing::generate_secret(),
-    };
+    let secret = secret_or_generated(secret);
     security::authorize_tenant(tenant, true);
     spi(Spi::connect_mut(|client| {
         client
@@ -238,17 +243,7 @@ fn rotate_webhook_secret(
     let tenant = required(tenant, "tenant");
     let webhook = required(webhook, "webhook");
     let grace = required(grace, "grace");
-    let secret = match secret {
-        Some(secret) => {
-            if let Err(error) = signing::decode_secret(secret) {
-                invalid_argument(format!(
-                    "argument \"secret\" is not a Standard Webhooks secret: {error}"
-                ));
-            }
-            secret.to_string()
-        }
-        None => signing::generate_secret(),
-    };
+    let secret = secret_or_generated(secret);
     let negative = spi(Spi::get_one_with_args::<bool>(
         "SELECT $1 < pg_catalog.make_interval()",
         &[grace.into()],

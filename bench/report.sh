@@ -168,7 +168,7 @@ SIZE_RB=$(qv postgres "SELECT pg_size_pretty(inf('size_ref_before')::bigint)")
     echo
     echo "\`bench/run$([ "$BENCH_QUICK" = 1 ] && echo " --quick" || echo " --scale ${BENCH_SCALE} --runs ${BENCH_RUNS} --duration ${BENCH_DURATION}")\`"
     echo "against marimo_erp $(v "inf('ext_version')"), ${LIBRARY_KIND} (repository at commit ${COMMIT}${DIRTY:+, with uncommitted changes in src/ or sql/}),"
-    echo "finished in $(( $(v "inf('runtime_seconds')") / 60 )) min $(( $(v "inf('runtime_seconds')") % 60 )) s, of which $(v "inf('build_seconds')") s building the data."
+    echo "ran $(( $(v "inf('runtime_seconds')") / 60 )) min $(( $(v "inf('runtime_seconds')") % 60 )) s, of which $(v "inf('build_seconds')") s building the data (plus $(v "inf('install_seconds')") s building and installing the extension first)."
     echo "Every figure is the median of ${BENCH_RUNS} runs; the runs alternate the comparators (native, reference, floor, native, ...)."
     echo
     echo "## Results"
@@ -293,7 +293,8 @@ ${RAW_ROWS}
 - CPU: ${CPU_MODEL}, $(nproc) cores (shared with other work on the machine while the benchmark ran)
 - Memory: ${MEM}
 - ${PG_VERSION}
-- marimo_erp $(v "inf('ext_version')"): ${LIBRARY} ($(v "inf('library')"))
+- marimo_erp $(v "inf('ext_version')"): $(v "inf('library')"); the cluster runs from a private snapshot of the
+  server's installation taken right after the install, so nothing installed into the server meanwhile is measured
 
 | setting | value |
 |---|---|

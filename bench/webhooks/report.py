@@ -119,7 +119,7 @@ def main():
 
     # ---- console table ------------------------------------------------------------
     print()
-    print(f"marimo_erp {info['ext_version']} webhook delivery: medians of {info['runs']} runs "
+    print(f"marimo_erp {info['ext_version']} ({info.get('lib_profile')} build) webhook delivery: medians of {info['runs']} runs "
           f"(latency: {len(native_lat)} events); no PL/pgSQL reference delivers webhooks")
     width = max(len(r["scenario"]) for r in results)
     print(f"  {'scenario':<{width}}  {'unit':<12} {'native':>9} {'floor':>9}  native vs floor")
@@ -176,6 +176,19 @@ def main():
         f"{med('floor_close', 'floor'):.0f} requests/s against {med('d1', 'floor'):.0f} with keep-alive. Setting "
         "max_idle_connections_per_host to the number of senders (and max_idle_connections to a multiple) in "
         "start_senders would reuse connections.")
+    per_round = {n: (med(f"expected_{n}") or 0) / max(med(f"claim_rounds_{n}") or 1, 1) for n in ENDPOINTS}
+    clones = {n: (med(f"clones_{n}") or 0) / max(med(f"expected_{n}") or 1, 1) for n in ENDPOINTS}
+    observations.append(
+        "Rounds: the worker claimed "
+        + ", ".join(f"{per_round[n]:.0f}" for n in ENDPOINTS)
+        + " deliveries per claiming transaction (1, 8, 64 endpoints; each recording transaction follows one). "
+        "Threads: the machine created "
+        + ", ".join(f"{clones[n]:.2f}" for n in ENDPOINTS)
+        + " processes or threads per delivery during the runs (/proc/stat's counter, the rest of the machine "
+        "included). That is one per request: delivery::send sets timeout_global on each request, and ureq's "
+        "DefaultResolver then resolves every URL, IP literals included, in a newly spawned thread (resolve_async), "
+        "before it even looks for a pooled connection. A resolver that needs no thread for an IP literal, or the "
+        "addresses resolve_public has already checked handed to ureq, would avoid it.")
     observations.append(
         f"Emitting is not part of the figures: one transaction of {info.get('events_1')} emit_webhook_event calls took "
         f"{med('emit_s_1'):.2f} s (median), {info.get('events_64')} events to 64 endpoints {med('emit_s_64'):.2f} s. "
@@ -191,6 +204,11 @@ def main():
     w("")
     w(f"`bench/webhooks/run{' --quick' if info.get('quick') == '1' else ' --runs ' + info['runs']}` against marimo_erp "
       f"{info['ext_version']} (commit {info['commit']}), finished in {rt // 60} min {rt % 60} s.")
+    if info.get("lib_profile") != "release":
+        w("")
+        w(f"**Not a release build**: the server ran a {info.get('lib_profile')} build of marimo_erp "
+          f"({info.get('lib_mb')} MB). Run with `--install` (or after `bench/run`'s install) for representative figures.")
+        w("")
     w(f"Throughput figures are medians of {info['runs']} runs, native and floor alternating; latency is over "
       f"{len(native_lat)} single events.")
     w("")
@@ -312,7 +330,8 @@ def main():
     w("")
     w(f"- CPU: {info.get('cpu')}, {cores} cores; memory {info.get('memory')}; Linux {info.get('kernel')}")
     w(f"- {info.get('pg_version')}")
-    w(f"- marimo_erp {info.get('ext_version')}, as installed in the server; {info.get('senders')} sending threads")
+    w(f"- marimo_erp {info.get('ext_version')}, {info.get('lib_profile')} build (build id {info.get('lib_build')}, "
+      f"{info.get('lib_mb')} MB); {info.get('senders')} sending threads")
     w(f"- nginx {info.get('nginx_version')}, {info.get('wrk_version')}, {info.get('python_version')}")
     w(f"- `synchronous_commit = {info.get('synchronous_commit')}`, `fsync = {info.get('fsync')}`, "
       f"`shared_buffers = {info.get('shared_buffers')}`; everything else PostgreSQL's defaults")

@@ -242,12 +242,16 @@ pub fn send(agent: &ureq::Agent, request: &Request) -> Response {
                     )
                 })
                 .collect();
-            let body = answer
-                .body_mut()
-                .with_config()
-                .limit(LOG_BODY_LIMIT as u64)
-                .read_to_vec()
-                .unwrap_or_default();
+            // Only the first LOG_BODY_LIMIT bytes are kept: ureq's own limit would
+            // fail a longer body as a whole.
+            let mut body = Vec::new();
+            let _ = std::io::Read::read_to_end(
+                &mut std::io::Read::take(
+                    answer.body_mut().with_config().limit(u64::MAX).reader(),
+                    LOG_BODY_LIMIT as u64,
+                ),
+                &mut body,
+            );
             response.body = String::from_utf8_lossy(&body).into_owned();
         }
         Err(error) => {

@@ -204,6 +204,9 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
     }
     WORKER_LATCH.get().store(0, Ordering::Release);
     log!("marimo_erp webhook worker stopping");
+    // Exit code 1: terminated outside a shutdown (pg_terminate_backend), the
+    // postmaster starts the worker again; during a shutdown it restarts nothing.
+    unsafe { pg_sys::proc_exit(1) };
 }
 
 type Job = (Uuid, Request);
@@ -298,7 +301,10 @@ fn claim(limit: i32) -> Vec<Claim> {
                 FOR UPDATE OF d SKIP LOCKED
          ), claimed AS (
              UPDATE {schema}.webhook_deliveries d
-                SET status = 'in_progress', attempts = d.attempts + 1, last_attempt_at = pg_catalog.now(),
+                -- A lapsed lease is the same attempt again: its outcome was never known.
+                SET status = 'in_progress',
+                    attempts = CASE WHEN d.status = 'in_progress' THEN d.attempts ELSE d.attempts + 1 END,
+                    last_attempt_at = pg_catalog.now(),
                     lease_token = pg_catalog.gen_random_uuid(),
                     lease_expires_at = pg_catalog.now()
                         + pg_catalog.make_interval(secs => w.timeout_ms / 1000.0 + {LEASE_MARGIN_SECONDS})

@@ -152,30 +152,41 @@ def main():
     other_lines = [l for l in server_log if l not in expected_lines]
 
     observations = []
+    busy = float(info.get("machine_busy", 0) or 0)
     main_busy = max(c[0] for c in cpu.values())
     observations.append(
-        f"The worker's main thread, which alone runs SQL (recording each round's outcomes, then claiming and "
-        f"signing the next deliveries, two transactions per round), used "
+        "CPU: the worker's main thread, which alone runs SQL (each round records the outcomes the sending threads "
+        "reported, in one transaction, then claims and signs the next deliveries in another), used "
         + ", ".join(f"{cpu[n][0]:.2f}" for n in ENDPOINTS)
-        + f" of a core during the drain with 1, 8 and 64 endpoints; its {info.get('senders', '32')} sending threads together "
+        + f" of a core while the batches drained (1, 8, 64 endpoints); its {info.get('senders', '32')} sending threads together "
         + ", ".join(f"{cpu[n][1]:.2f}" for n in ENDPOINTS)
-        + ", nginx " + ", ".join(f"{cpu[n][2]:.2f}" for n in ENDPOINTS)
-        + f". The PostgreSQL side of the benchmark (the 20 ms poll) and the machine's other work share the {cores} cores. "
-        + ("The main thread is close to a full core: it is the bottleneck, and more sending threads would not help."
+        + "; nginx " + ", ".join(f"{cpu[n][2]:.2f}" for n in ENDPOINTS)
+        + f". The machine's {cores} cores were {busy * 100:.0f}% busy over the throughput runs (wrk's runs and other work "
+        "on the machine included). "
+        + ("The main thread is close to a full core: it is the bottleneck, and more sending threads would not help. "
            if main_busy >= 0.75 else
-           "No single thread of the worker is saturated: the limit is the machine's cores, shared by the worker's "
-           "threads, its SQL and nginx, and the round trips between them.")
-    )
+           "No thread of the worker is saturated: with the cores shared by the worker's SQL, its sending threads, "
+           "nginx and the rest of the machine, the rate follows the CPU the worker gets. ")
+        + "Profiled (perf), the main thread's time is mostly in SPI: executing the claiming and recording "
+        "statements (index inserts into webhook_logs and webhook_deliveries, the claim's scan of every due delivery) "
+        "and planning them anew every round (the statements are sent as text, never prepared).")
+    req = {n: med(f"requests_{n}") or 0 for n in ENDPOINTS}
+    conns = {n: med(f"connections_{n}") or 0 for n in ENDPOINTS}
+    rate1 = med("d1") or 0
+    new_per_s = rate1 * conns[1] / max(req[1], 1)
     observations.append(
-        "Connections: nginx accepted one TCP connection per "
+        "Connections: nginx accepted one new TCP connection per "
         + ", ".join(f"{per_conn[n]:.1f}" for n in ENDPOINTS)
-        + " deliveries (1, 8, 64 endpoints; all on 127.0.0.1, one host for ureq's pool). ureq 3's agent keeps at "
-        "most 3 idle connections per host (max_idle_connections_per_host) and 10 in all, so with 32 sending "
-        "threads most requests open a new connection and the connection is closed after it (a TIME_WAIT per "
-        f"request). The floor with a new connection per request (wrk, Connection: close) runs at "
-        f"{med('floor_close', 'floor'):.0f} requests/s against {med('d1', 'floor'):.0f} with keep-alive. Setting "
-        "max_idle_connections_per_host to the number of senders (and max_idle_connections to a multiple) in "
-        "start_senders would reuse connections.")
+        + " deliveries (1, 8, 64 endpoints, all on one host, 127.0.0.1). ureq 3's agent keeps at most 3 idle "
+        "connections per host (max_idle_connections_per_host) and 10 in all: with 32 sending threads, a connection "
+        "beyond those is closed after its request and the next request opens a new one. The floor with a new "
+        f"connection per request (wrk, Connection: close) runs at {med('floor_close', 'floor'):.0f} requests/s against "
+        f"{med('d1', 'floor'):.0f} with keep-alive. At {rate1:.0f} deliveries/s to one endpoint this is about "
+        f"{new_per_s:.0f} new connections/s, each leaving a TIME_WAIT socket on the worker's side for 60 s: to a "
+        "single remote host, where Linux does not reuse TIME_WAIT ports for new connections (tcp_tw_reuse = 2 is "
+        "loopback only), about 28,000 ephemeral ports last for roughly 470 new connections/s, beyond which connects "
+        "fail. Raising max_idle_connections_per_host to the number of senders (and max_idle_connections with it) in "
+        "start_senders would keep the connections open.")
     per_round = {n: (med(f"expected_{n}") or 0) / max(med(f"claim_rounds_{n}") or 1, 1) for n in ENDPOINTS}
     clones = {n: (med(f"clones_{n}") or 0) / max(med(f"expected_{n}") or 1, 1) for n in ENDPOINTS}
     observations.append(

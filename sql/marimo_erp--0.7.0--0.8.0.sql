@@ -87,6 +87,11 @@ VOLATILE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'replay_webhook_deliveries_wrapper';
 
+-- A parallel worker does not see the transaction's tenant (set_tenant), so the
+-- functions that check it run in the leader only.
+ALTER FUNCTION @extschema@.check_tenant_limit(uuid, text, bigint) PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text) PARALLEL RESTRICTED;
+
 -- Webhook delivery (extension version 0.8.0).
 --
 -- Events fan out to webhook_deliveries; the background worker claims due ones

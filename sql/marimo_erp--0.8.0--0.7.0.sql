@@ -24,3 +24,6 @@ DROP FUNCTION @extschema@.create_webhook(uuid, text, text[], text);
 DROP FUNCTION @extschema@.webhook_verify(text, text, bigint, text, text, integer);
 DROP FUNCTION @extschema@.webhook_sign(text, text, bigint, text);
 DROP FUNCTION @extschema@.webhook_generate_secret();
+
+ALTER FUNCTION @extschema@.check_tenant_limit(uuid, text, bigint) PARALLEL SAFE;
+ALTER FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text) PARALLEL SAFE;

@@ -50,7 +50,7 @@ fn installation() -> Installation {
             }
         }
         let (schema, owner) = spi(Spi::get_two_with_args::<String, pg_sys::Oid>(
-            "SELECT pg_catalog.quote_ident(n.nspname::text), e.extowner
+            "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text), e.extowner
                FROM pg_catalog.pg_extension e
                JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
               WHERE e.oid OPERATOR(pg_catalog.=) $1",

@@ -56,14 +56,17 @@ fn clear_at_transaction_end() {
     if CLEANUP_REGISTERED.with(|r| r.replace(true)) {
         return;
     }
+    // PREPARE TRANSACTION ends the transaction on this connection too.
     register_xact_callback(PgXactCallbackEvent::Commit, clear_transaction_state);
     register_xact_callback(PgXactCallbackEvent::Abort, clear_transaction_state);
+    register_xact_callback(PgXactCallbackEvent::Prepare, clear_transaction_state);
 }
 
 /// Sets the tenant for the current transaction, or with `for_session` for the
 /// session, after checking that it exists. Returns it.
 #[pg_extern(volatile, parallel_unsafe)]
 fn set_tenant(tenant: Option<Uuid>, for_session: default!(Option<bool>, "false")) -> Uuid {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let for_session = required(for_session, "for_session");
     // As the owner: under row-level security a caller with no tenant set sees none.
@@ -86,16 +89,23 @@ pub fn current_tenant() -> Option<Uuid> {
         return Some(tenant);
     }
     let session = SESSION_TENANT.get()?;
-    let text = session.to_str().ok()?;
-    if text.is_empty() {
+    // The GUC holds what set_tenant() wrote or what a superuser SET; a malformed
+    // value means no tenant rather than an error in every policy check. Parsed
+    // here, not in SQL: a query would run with the caller's search_path.
+    parse_uuid(session.to_str().ok()?)
+}
+
+/// A UUID in its canonical text form (hyphens optional), or None.
+fn parse_uuid(text: &str) -> Option<Uuid> {
+    let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
+    if hex.len() != 32 {
         return None;
     }
-    // The GUC holds what set_tenant() wrote or what a superuser SET; a malformed
-    // value means no tenant rather than an error in every policy check.
-    spi(Spi::get_one_with_args::<Uuid>(
-        "SELECT CASE WHEN $1 ~ '^[0-9a-fA-F-]{36}$' THEN $1::uuid END",
-        &[text.into()],
-    ))
+    let mut bytes = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        bytes[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(Uuid::from_bytes(bytes))
 }
 
 /// Clears the tenant of the transaction and of the session.
@@ -207,29 +217,59 @@ pub fn authorize_tenant(tenant: Uuid, writes: bool) -> Caller {
     caller
 }
 
-/// Runs `work` as the extension's owner with `search_path` pinned to
-/// `pg_catalog, pg_temp`, as a SECURITY DEFINER function would, but only for
-/// the statements that need it. The caller's search_path cannot reach them: no
-/// function or operator the caller created is ever resolved. An ERROR inside
-/// ends the (sub)transaction, which restores the user and the setting itself.
+/// Runs `work` with `search_path` pinned to `pg_catalog, pg_temp`, restored
+/// afterwards, as a function's `SET search_path` clause would. Every statement
+/// the Rust code runs names its relations with their schema, but types, and
+/// functions and operators in expressions, are looked up on the search_path,
+/// where the caller may have put its own (a temporary `uuid` domain is found
+/// before the real one). An ERROR inside ends the (sub)transaction, which
+/// restores the setting itself.
+pub fn with_pinned_search_path<R>(work: impl FnOnce() -> R) -> R {
+    let _pinned = PinnedSearchPath::new();
+    work()
+}
+
+/// `search_path` pinned to `pg_catalog, pg_temp` while the value lives: put
+/// one at the top of every function that runs SQL as its caller.
+pub struct PinnedSearchPath(i32);
+
+impl PinnedSearchPath {
+    pub fn new() -> Self {
+        let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
+        unsafe {
+            pg_sys::set_config_option(
+                c"search_path".as_ptr(),
+                c"pg_catalog, pg_temp".as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+        PinnedSearchPath(nest_level)
+    }
+}
+
+impl Drop for PinnedSearchPath {
+    fn drop(&mut self) {
+        // On an ERROR the (sub)transaction's abort restores the setting.
+        if !std::thread::panicking() {
+            unsafe { pg_sys::AtEOXact_GUC(true, self.0) };
+        }
+    }
+}
+
+/// Runs `work` as the extension's owner with `search_path` pinned, as a
+/// SECURITY DEFINER function would, but only for the statements that need it.
+/// The caller's search_path cannot reach them. An ERROR inside ends the
+/// (sub)transaction, which restores the user and the setting.
 pub fn with_owner_privileges<R>(work: impl FnOnce() -> R) -> R {
     let owner = extension::owner();
     let (mut user, mut context) = (pg_sys::InvalidOid, 0);
     unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-    }
-    let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
-    unsafe {
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
         pg_sys::SetUserIdAndSecContext(
             owner,
             context
@@ -237,11 +277,8 @@ pub fn with_owner_privileges<R>(work: impl FnOnce() -> R) -> R {
                     as i32,
         );
     }
-    let result = work();
-    unsafe {
-        pg_sys::SetUserIdAndSecContext(user, context);
-        pg_sys::AtEOXact_GUC(true, nest_level);
-    }
+    let result = with_pinned_search_path(work);
+    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
     result
 }
 
@@ -315,6 +352,7 @@ pub fn isolate(target: &str, tenant_column: &str) -> bool {
 /// for `tenants`). Idempotent; returns whether it changed anything.
 #[pg_extern(volatile, parallel_unsafe)]
 fn isolate_tenant_rows(target: Option<PgRelation>) -> bool {
+    let _search_path = crate::security::PinnedSearchPath::new();
     // Only the OID: an open PgRelation would make ALTER TABLE refuse the table as in use.
     let target = required(target, "target").oid();
     let name = spi(Spi::get_one_with_args::<String>(

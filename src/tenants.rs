@@ -62,6 +62,7 @@ fn enable_tenancy(
     target: Option<pgrx::PgRelation>,
     tenant: default!(Option<pgrx::Uuid>, "NULL"),
 ) -> Vec<String> {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let target = required(target, "target").oid();
     let table = inspect_target(target);
     if let Some(tenant) = tenant {

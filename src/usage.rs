@@ -96,6 +96,7 @@ fn record_usage_with_key(
     at: default!(Option<TimestampWithTimeZone>, "now()"),
     idempotency_key: default!(Option<&str>, "NULL"),
 ) -> TimestampWithTimeZone {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let metric_type = require_metric_type(metric_type);
     let value = required(value, "value");
@@ -192,7 +193,8 @@ const BUCKETS: [&str; 4] = ["hour", "day", "week", "month"];
 /// that has data, in time order. Resolution is the hour of `usage_metrics`.
 // pgrx reads the column names from the inline tuple, so it cannot be a type alias.
 #[allow(clippy::type_complexity)]
-#[pg_extern(stable, parallel_safe)]
+// parallel_restricted: a parallel worker would not see the transaction's tenant.
+#[pg_extern(stable, parallel_restricted)]
 fn aggregate_usage_metrics(
     tenant: Option<Uuid>,
     metric_type: Option<&str>,
@@ -211,6 +213,7 @@ fn aggregate_usage_metrics(
         name!(samples, i64),
     ),
 > {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let metric_type = require_metric_type(metric_type);
     let from = required(from, "from");
@@ -422,7 +425,8 @@ fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
 /// `current_value` the usage is measured where the extension holds the data.
 // pgrx reads the column names from the inline tuple, so it cannot be a type alias.
 #[allow(clippy::type_complexity)]
-#[pg_extern(stable, parallel_safe)]
+// parallel_restricted: a parallel worker would not see the transaction's tenant.
+#[pg_extern(stable, parallel_restricted)]
 fn check_tenant_limit(
     tenant: Option<Uuid>,
     limit_type: Option<&str>,
@@ -438,6 +442,7 @@ fn check_tenant_limit(
         name!(reason, Option<String>),
     ),
 > {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let limit_type = required(limit_type, "limit_type");
     if let Some(value) = current_value {

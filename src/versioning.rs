@@ -30,6 +30,7 @@ pub fn register_gucs() {
 /// unless `marimo_erp.allow_data_loss` is on.
 #[pg_extern(volatile, parallel_unsafe)]
 pub fn assert_no_data_loss(target_version: Option<&str>, tables: Option<Array<&str>>) {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let target_version = required(target_version, "target_version");
     let tables = required(tables, "tables");
     if ALLOW_DATA_LOSS.get() {

@@ -63,6 +63,10 @@ SELECT regress.sec_id(0, s), regress.sec_id(3, s), 'Report ' || m, regress.sec_i
 INSERT INTO webhooks (tenant_id, id, name, url, secret)
 SELECT regress.sec_id(0, s), regress.sec_id(4, s), 'Hook ' || m, 'https://' || s || '.example.com/hook',
        'whsec_U1RPUkVE' || s FROM regress.sec_tenants;
+-- A rotated-out secret per webhook (0.8.0): operators only, never the application.
+INSERT INTO webhook_secrets (tenant_id, webhook_id, secret, expires_at)
+SELECT regress.sec_id(0, s), regress.sec_id(4, s), 'whsec_UFJFVklPVVM' || s || '=', now() + interval '1 day'
+  FROM regress.sec_tenants;
 INSERT INTO webhook_events (tenant_id, id, event_type, payload)
 SELECT regress.sec_id(0, s), regress.sec_id(k, s), 'invoice.paid', jsonb_build_object('note', m)
   FROM regress.sec_tenants, (VALUES (5), (51)) AS e(k);
@@ -251,7 +255,9 @@ INSERT INTO regress.targets VALUES
  (17, 'api_usage_logs', 'tenant_id', 'endpoint',
   $$INSERT INTO {T} (tenant_id, method, endpoint, status_code, response_time_ms, created_at) VALUES ({TENANT}, 'GET', '/attack', 200, 1, {AT})$$),
  (18, 'regress.orders', 'tenant_id', 'note',
-  $$INSERT INTO {T} (id, note, tenant_id) VALUES (100 + ascii('{S}'), 'Attack', {TENANT})$$);
+  $$INSERT INTO {T} (id, note, tenant_id) VALUES (100 + ascii('{S}'), 'Attack', {TENANT})$$),
+ (19, 'webhook_secrets', 'tenant_id', 'expires_at',
+  $$INSERT INTO {T} (tenant_id, webhook_id, secret, expires_at) VALUES ({TENANT}, 'a5ec0004-0000-4000-8000-00000000000{S}', 'whsec_QVRUQUNLQVRUQUNLQVRUQUNLQVRUQUNLQVRU', now() + interval '1 day')$$);
 UPDATE regress.targets SET log = true WHERE rel IN ('webhook_logs', 'integration_logs', 'user_activities', 'api_usage_logs');
 
 -- An INSERT of a row of tenant s into table (default: the target), dated at.
@@ -689,7 +695,7 @@ INSERT INTO regress.attacks (grp, context, description, statement, wins) VALUES
  ('h', 'A', 'pg_statistic', $$SELECT 1 FROM pg_statistic$$, 'rows'),
  ('h', 'A', 'COPY analytics_queries FROM a server file', $$COPY analytics_queries (name) FROM '/dev/null'$$, 'no_error'),
  ('h', 'A', 'COPY analytics_queries TO a server file', $$COPY analytics_queries TO '/tmp/marimo_erp_security_copy'$$, 'no_error'),
- ('h', 'A', 'COPY ... TO PROGRAM', $$COPY (SELECT 1) TO PROGRAM 'true'$$, 'no_error'),
+ ('h', 'A', 'COPY ... TO PROGRAM', $$COPY (SELECT 1) TO PROGRAM 'cat >/dev/null'$$, 'no_error'),
  ('h', 'A', 'pg_read_file', $$SELECT pg_read_file('PG_VERSION')$$, 'no_error');
 
 -- l. A set: side channels. Quals of the attacker's own are evaluated only on
@@ -890,7 +896,11 @@ DECLARE
 BEGIN
     FOR t IN SELECT * FROM regress.targets ORDER BY ord LOOP
         relation := t.rel;
-        EXECUTE format('SELECT count(*) FROM %s', t.rel) INTO visible;
+        -- NULL where the role may not read the table at all (webhook_secrets).
+        visible := NULL;
+        IF has_table_privilege(t.rel, 'SELECT') THEN
+            EXECUTE format('SELECT count(*) FROM %s', t.rel) INTO visible;
+        END IF;
         RETURN NEXT;
     END LOOP;
 END

@@ -126,6 +126,7 @@ fn create_webhook(
     event_types: default!(Option<Vec<Option<String>>>, "'{*}'"),
     secret: default!(Option<&str>, "NULL"),
 ) -> Uuid {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let url = required(url, "url");
     let event_types: Vec<String> = required(event_types, "event_types")
@@ -167,6 +168,7 @@ fn emit_webhook_event(
     payload: Option<JsonB>,
     idempotency_key: default!(Option<&str>, "NULL"),
 ) -> Uuid {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let event_type = required(event_type, "event_type");
     let payload = required(payload, "payload");
@@ -240,6 +242,7 @@ fn rotate_webhook_secret(
     secret: default!(Option<&str>, "NULL"),
     grace: default!(Option<Interval>, "'24 hours'"),
 ) -> String {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let webhook = required(webhook, "webhook");
     let grace = required(grace, "grace");
@@ -323,6 +326,7 @@ fn update_or_missing(
 /// its failure count, and lets its pending deliveries go out again.
 #[pg_extern(volatile, parallel_unsafe)]
 fn enable_webhook(tenant: Option<Uuid>, webhook: Option<Uuid>) {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let webhook = required(webhook, "webhook");
     security::authorize_tenant(tenant, true);
@@ -344,6 +348,7 @@ fn enable_webhook(tenant: Option<Uuid>, webhook: Option<Uuid>) {
 /// Sends a failed (or pending, or cancelled) delivery again now, with one more attempt.
 #[pg_extern(volatile, parallel_unsafe)]
 fn retry_webhook_delivery(tenant: Option<Uuid>, delivery: Option<Uuid>) {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let delivery_id = required(delivery, "delivery");
     security::authorize_tenant(tenant, true);
@@ -370,6 +375,7 @@ fn replay_webhook_deliveries(
     webhook: Option<Uuid>,
     since: Option<TimestampWithTimeZone>,
 ) -> i64 {
+    let _search_path = crate::security::PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let webhook = required(webhook, "webhook");
     let since = required(since, "since");

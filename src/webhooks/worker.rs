@@ -162,6 +162,8 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         };
         unsafe { pg_sys::ResetLatch(pg_sys::MyLatch) };
         let _ = events;
+        // Barriers (DROP DATABASE, ...) and cancel requests wait on this.
+        pgrx::check_for_interrupts!();
         if BackgroundWorker::sigterm_received() {
             break;
         }

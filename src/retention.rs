@@ -106,17 +106,28 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
         &[table.as_str().into()],
     ))
     .unwrap_or(pg_sys::InvalidOid);
-    for partition in expired {
+    // Count first, holding each expired partition in SHARE mode (no row can enter
+    // or leave it before the drop), so that the parent's exclusive lock, which
+    // blocks every insert into the log, is held for the drops alone.
+    let counted: Vec<(&Partition, i64)> =
+        expired.into_iter().map(|p| (p, count_frozen(p))).collect();
+    for (partition, rows) in counted {
         removed += drop_or_delete(
-            parent_oid,
-            default,
-            partition,
-            log.time_column,
-            cutoff,
-            batch_size,
+            parent_oid, default, partition, rows, &condition, cutoff, batch_size,
         );
     }
     removed
+}
+
+/// The rows of `partition`, which stays locked in SHARE mode until the end of
+/// the transaction, so the count is still true when it is dropped.
+fn count_frozen(partition: &Partition) -> i64 {
+    unsafe { pg_sys::LockRelationOid(partition.oid, pg_sys::ShareLock as pg_sys::LOCKMODE) };
+    spi(Spi::get_one::<i64>(&format!(
+        "SELECT pg_catalog.count(*) FROM {}",
+        partition.name
+    )))
+    .unwrap_or(0)
 }
 
 /// Drops a wholly expired partition, or, when its locks are not free within the
@@ -125,6 +136,7 @@ fn drop_or_delete(
     parent: pg_sys::Oid,
     default: Option<pg_sys::Oid>,
     partition: &Partition,
+    rows: i64,
     condition: &str,
     cutoff: TimestampWithTimeZone,
     batch_size: i32,
@@ -144,11 +156,6 @@ fn drop_or_delete(
         );
         return delete_in_batches(&partition.name, condition, cutoff, batch_size);
     }
-    let rows = spi(Spi::get_one::<i64>(&format!(
-        "SELECT pg_catalog.count(*) FROM {}",
-        partition.name
-    )))
-    .unwrap_or(0);
     spi(Spi::run(&format!("DROP TABLE {}", partition.name)));
     rows
 }

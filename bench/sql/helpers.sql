@@ -31,25 +31,28 @@ AS $$
            (bench.tenant_id(ntenants + 4), 'no-limits', 'No limits', 'active', 'active', NULL, NULL, NULL, '{}');
 $$;
 
--- Inserts n API requests into target (api_usage_logs, its reference copy, ...),
--- spread evenly over the 180 days before anchor, round-robin over the first
--- `tenants` tenants, in chunks of `chunk` rows committed one by one (each chunk
--- is one INSERT statement, so the 0.6.0 rollup trigger runs once per chunk).
+-- Inserts API requests first_i..last_i of n into target (api_usage_logs, its
+-- reference copy, ...): n requests spread evenly over the 180 days before anchor,
+-- round-robin over the first `tenants` tenants, in chunks of `chunk` rows
+-- committed one by one (each chunk is one INSERT statement, so the 0.6.0 rollup
+-- trigger runs once per chunk). Two sessions can load disjoint ranges at once.
 -- Nothing is dated in [anchor - 90 days - 10 minutes, anchor - 90 days + 3 hours):
 -- the 90-day retention cutoff of the whole run falls into that gap, so every
 -- cleanup removes exactly the rows dated before it, whenever it runs.
 -- Deterministic: the same arguments give the same rows in every database.
 CREATE PROCEDURE bench.load_api_logs(target regclass, n bigint, anchor timestamptz, tenants integer,
-                                     chunk bigint DEFAULT 1000000)
+                                     chunk bigint DEFAULT 1000000, first_i bigint DEFAULT 1,
+                                     last_i bigint DEFAULT NULL)
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    lo bigint := 1;
+    lo bigint := first_i;
     hi bigint;
+    top bigint := least(coalesce(last_i, n), n);
     step interval := interval '180 days' / n;
 BEGIN
-    WHILE lo <= n LOOP
-        hi := least(lo + chunk - 1, n);
+    WHILE lo <= top LOOP
+        hi := least(lo + chunk - 1, top);
         EXECUTE pg_catalog.format($q$
             INSERT INTO %s (tenant_id, id, method, endpoint, status_code, response_time_ms,
                             request_size_bytes, response_size_bytes, created_at)

@@ -167,7 +167,8 @@ def main():
            if main_busy >= 0.75 else
            "No thread of the worker is saturated: with the cores shared by the worker's SQL, its sending threads, "
            "nginx and the rest of the machine, the rate follows the CPU the worker gets. ")
-        + "Profiled (perf), the main thread's time is mostly in SPI: executing the claiming and recording "
+        + "Profiled once with perf while this benchmark was written (not part of the run), the main thread's time "
+        "is mostly in SPI: executing the claiming and recording "
         "statements (index inserts into webhook_logs and webhook_deliveries, the claim's scan of every due delivery) "
         "and planning them anew every round (the statements are sent as text, never prepared).")
     req = {n: med(f"requests_{n}") or 0 for n in ENDPOINTS}

@@ -94,7 +94,8 @@ ALTER FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timest
 
 -- Webhook delivery (extension version 0.8.0).
 --
--- Events fan out to webhook_deliveries; the background worker claims due ones
+-- Events fan out to webhook_deliveries; the background worker claims due ones,
+-- endpoint by endpoint,
 -- with a lease (lease_token, lease_expires_at), sends them signed as Standard
 -- Webhooks outside any transaction, and records each attempt in webhook_logs.
 -- Each webhook has its retry schedule, an in-flight cap, and health thresholds
@@ -126,6 +127,11 @@ ALTER TABLE @extschema@.webhook_deliveries
     ADD COLUMN lease_expires_at timestamptz;
 
 CREATE INDEX webhook_deliveries_lease_expires_at_idx ON @extschema@.webhook_deliveries (lease_expires_at)
+    WHERE status = 'in_progress';
+-- The worker's per-endpoint queues: each endpoint's due deliveries, oldest first.
+CREATE INDEX webhook_deliveries_due_idx ON @extschema@.webhook_deliveries (tenant_id, webhook_id, next_attempt_at)
+    WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_lapsed_idx ON @extschema@.webhook_deliveries (tenant_id, webhook_id, lease_expires_at)
     WHERE status = 'in_progress';
 
 COMMENT ON COLUMN @extschema@.webhook_deliveries.lease_token IS 'Token of the worker''s claim on an in_progress attempt; its outcome is recorded only under it.';

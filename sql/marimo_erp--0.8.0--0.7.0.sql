@@ -10,6 +10,8 @@ ALTER EXTENSION marimo_erp DROP TABLE @extschema@.webhook_secrets;
 DROP TABLE @extschema@.webhook_secrets;
 
 DROP INDEX @extschema@.webhook_deliveries_lease_expires_at_idx;
+DROP INDEX @extschema@.webhook_deliveries_due_idx;
+DROP INDEX @extschema@.webhook_deliveries_lapsed_idx;
 ALTER TABLE @extschema@.webhook_deliveries DROP COLUMN lease_token, DROP COLUMN lease_expires_at;
 ALTER TABLE @extschema@.webhooks
     DROP COLUMN retry_schedule, DROP COLUMN max_in_flight, DROP COLUMN disable_after_failures,

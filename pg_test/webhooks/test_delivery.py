@@ -853,3 +853,24 @@ def test_worker_killed_mid_request(api, main_cluster, receiver):
     assert len({r["headers"]["webhook-id"] for r in reqs}) == 1, "webhook-id changed when re-sent"
     assert all(r["verified"] for r in reqs)
     print(f"durability: {len(reqs)} request(s), delivery was {mid['status']} right after the kill")
+
+
+def test_backlog_of_a_slow_endpoint_does_not_hold_up_others(api, receiver):
+    # A slow endpoint with one request in flight at most and a long backlog of due
+    # deliveries: the worker claims endpoint by endpoint, so another tenant's
+    # delivery goes out at once instead of waiting behind the backlog.
+    slow_tenant = api.tenant()
+    slow_id, _, _ = api.hook(slow_tenant, "slow", ms=2000)
+    api.db.row("UPDATE webhooks SET max_in_flight = 1 WHERE tenant_id = %s AND id = %s", (slow_tenant, slow_id))
+    api.db.row("SELECT count(emit_webhook_event(%s, 'invoice.paid', '{}'::jsonb)) FROM generate_series(1, 300)",
+               (slow_tenant,))
+    healthy_tenant = api.tenant()
+    healthy_id, _, _ = api.hook(healthy_tenant, "ok")
+    event = api.emit(healthy_tenant, "invoice.paid", {"n": 1})
+    started = time.time()
+    api.wait_status(healthy_tenant, healthy_id, event, "succeeded", timeout=5)
+    assert time.time() - started < 5
+    in_flight = api.db.value("SELECT count(*) FROM webhook_deliveries WHERE tenant_id = %s AND status = 'in_progress'",
+                             (slow_tenant,))
+    assert in_flight <= 1, f"max_in_flight = 1 but {in_flight} in flight"
+    api.db.row("UPDATE webhooks SET is_active = false WHERE tenant_id = %s AND id = %s", (slow_tenant, slow_id))

@@ -47,6 +47,11 @@ static WORKER_LATCH: PgAtomic<AtomicUsize> =
 /// Whether this process has the shared memory above (only under shared_preload_libraries).
 static PRELOADED: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// Whether the current transaction already wakes the worker at commit.
+    static WAKE_REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Margin of a lease beyond the endpoint's timeout: time to record the outcome.
 const LEASE_MARGIN_SECONDS: i32 = 30;
 
@@ -102,10 +107,15 @@ pub fn register_worker() {
 /// Wakes the worker when the current transaction commits (new deliveries are
 /// visible to it only then). Without the worker this does nothing.
 pub fn wake_at_commit() {
-    if !PRELOADED.load(Ordering::Relaxed) {
+    if !PRELOADED.load(Ordering::Relaxed) || WAKE_REGISTERED.with(|w| w.replace(true)) {
         return;
     }
+    // Once per transaction, however many events it emits.
+    register_xact_callback(PgXactCallbackEvent::Abort, || {
+        WAKE_REGISTERED.with(|w| w.set(false))
+    });
     register_xact_callback(PgXactCallbackEvent::Commit, || {
+        WAKE_REGISTERED.with(|w| w.set(false));
         let latch = WORKER_LATCH.get().load(Ordering::Acquire);
         if latch != 0 {
             unsafe { pg_sys::SetLatch(latch as *mut pg_sys::Latch) };
@@ -222,6 +232,8 @@ fn start_senders(count: usize, wake: UnixStream) -> (Sender<Job>, Receiver<(Uuid
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
+        .max_idle_connections(1024)
+        .max_idle_connections_per_host(256)
         .timeout_connect(Some(Duration::from_secs(10)))
         .user_agent("marimo_erp-webhooks/0.8")
         .build()
@@ -276,29 +288,33 @@ fn ready() -> bool {
 fn claim(limit: i32) -> Vec<Claim> {
     let schema = extension::schema();
     let query = format!(
-        "WITH due AS (
-             (SELECT tenant_id, id, webhook_id, next_attempt_at FROM {schema}.webhook_deliveries
-               WHERE status = 'pending' AND next_attempt_at <= pg_catalog.now()
-               ORDER BY next_attempt_at LIMIT $1 * 4)
-             UNION ALL
-             (SELECT tenant_id, id, webhook_id, next_attempt_at FROM {schema}.webhook_deliveries
-               WHERE status = 'in_progress' AND lease_expires_at <= pg_catalog.now()
-               ORDER BY lease_expires_at LIMIT $1)
-         ), busy AS (
+        "WITH busy AS (
              SELECT tenant_id, webhook_id, pg_catalog.count(*) AS n FROM {schema}.webhook_deliveries
               WHERE status = 'in_progress' AND lease_expires_at > pg_catalog.now()
               GROUP BY tenant_id, webhook_id
          ), ranked AS (
-             SELECT due.tenant_id, due.id,
-                    pg_catalog.row_number() OVER (PARTITION BY due.tenant_id, due.webhook_id ORDER BY due.next_attempt_at) AS rank,
-                    w.max_in_flight - COALESCE(busy.n, 0) AS room
-               FROM due
-               JOIN {schema}.webhooks w ON w.tenant_id = due.tenant_id AND w.id = due.webhook_id AND w.is_active
-               LEFT JOIN busy ON busy.tenant_id = due.tenant_id AND busy.webhook_id = due.webhook_id
+             -- Each active endpoint offers its oldest due deliveries, as many as it
+             -- has room for: one slow or disabled endpoint cannot hold up the others.
+             SELECT due.tenant_id, due.id
+               FROM {schema}.webhooks w
+               LEFT JOIN busy ON busy.tenant_id = w.tenant_id AND busy.webhook_id = w.id
+              CROSS JOIN LATERAL (
+                    (SELECT d.tenant_id, d.id, d.next_attempt_at FROM {schema}.webhook_deliveries d
+                      WHERE d.tenant_id = w.tenant_id AND d.webhook_id = w.id
+                        AND d.status = 'pending' AND d.next_attempt_at <= pg_catalog.now()
+                      ORDER BY d.next_attempt_at
+                      LIMIT GREATEST(w.max_in_flight - COALESCE(busy.n, 0), 0))
+                    UNION ALL
+                    (SELECT d.tenant_id, d.id, d.lease_expires_at FROM {schema}.webhook_deliveries d
+                      WHERE d.tenant_id = w.tenant_id AND d.webhook_id = w.id
+                        AND d.status = 'in_progress' AND d.lease_expires_at <= pg_catalog.now()
+                      ORDER BY d.lease_expires_at
+                      LIMIT GREATEST(w.max_in_flight - COALESCE(busy.n, 0), 0))
+                 ) AS due
+              WHERE w.is_active
          ), candidates AS (
              SELECT d.tenant_id, d.id FROM {schema}.webhook_deliveries d
                JOIN ranked r ON r.tenant_id = d.tenant_id AND r.id = d.id
-              WHERE r.rank <= r.room
               ORDER BY d.next_attempt_at LIMIT $1
                 FOR UPDATE OF d SKIP LOCKED
          ), claimed AS (

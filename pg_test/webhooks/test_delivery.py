@@ -874,3 +874,25 @@ def test_backlog_of_a_slow_endpoint_does_not_hold_up_others(api, receiver):
                              (slow_tenant,))
     assert in_flight <= 1, f"max_in_flight = 1 but {in_flight} in flight"
     api.db.row("UPDATE webhooks SET is_active = false WHERE tenant_id = %s AND id = %s", (slow_tenant, slow_id))
+
+
+def test_endpoint_disabled_after_consecutive_failures(api, receiver):
+    # Endpoint health: after disable_after_failures failed attempts in a row the
+    # endpoint is disabled with a reason, and its remaining deliveries wait.
+    tenant = api.tenant()
+    hook_id, tag, _ = api.hook(tenant, "fail500")
+    api.db.row("UPDATE webhooks SET disable_after_failures = 2, max_attempts = 10 WHERE tenant_id = %s AND id = %s",
+               (tenant, hook_id))
+    event = api.emit(tenant, "invoice.paid", {"n": 1})
+    wait_for(lambda: not api.hook_row(tenant, hook_id)["is_active"], "the endpoint to be disabled")
+    hook = api.hook_row(tenant, hook_id)
+    assert hook["failure_count"] == 2
+    assert "2 consecutive failed attempts" in hook["disabled_reason"]
+    assert hook["disabled_at"] is not None
+    time.sleep(GRACE)
+    delivery = api.delivery(tenant, hook_id, event)
+    assert delivery["status"] == "pending", "a disabled endpoint's delivery waits, it is not failed"
+    assert len(receiver.requests(tag)) == 2
+    # Re-enabled, it resumes and the count starts again.
+    api.db.row("SELECT enable_webhook(%s, %s)", (tenant, hook_id))
+    wait_for(lambda: len(receiver.requests(tag)) >= 3, "a third attempt after enable_webhook")

@@ -31,6 +31,8 @@ pub struct Response {
     pub body: String,
     pub error: Option<String>,
     pub timed_out: bool,
+    /// The connection broke before any response came.
+    pub connection_lost: bool,
     pub duration: Duration,
 }
 
@@ -212,8 +214,22 @@ pub fn host_and_port(url: &str) -> Option<(String, u16)> {
 }
 
 /// Sends one request with the worker's shared HTTP agent. Never follows
-/// redirects; refuses private addresses unless allowed.
+/// redirects; refuses private addresses unless allowed. A connection that fails
+/// before any response (a pooled keep-alive connection the receiver had closed,
+/// a full listen queue) is tried once more at once, on a new connection, rather
+/// than waiting for the retry schedule: delivery is at least once anyway, and
+/// receivers deduplicate on `webhook-id`.
 pub fn send(agent: &ureq::Agent, request: &Request) -> Response {
+    let first = send_once(agent, request);
+    if first.status.is_none() && first.connection_lost {
+        let mut second = send_once(agent, request);
+        second.duration += first.duration;
+        return second;
+    }
+    first
+}
+
+fn send_once(agent: &ureq::Agent, request: &Request) -> Response {
     let started = std::time::Instant::now();
     let mut response = Response::default();
     if let Err(error) = resolve_public(&request.url, request.allow_private_networks) {
@@ -256,6 +272,16 @@ pub fn send(agent: &ureq::Agent, request: &Request) -> Response {
         }
         Err(error) => {
             response.timed_out = matches!(error, ureq::Error::Timeout(_));
+            response.connection_lost = matches!(
+                &error,
+                ureq::Error::Io(io) if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::ConnectionAborted
+                )
+            );
             response.error = Some(error.to_string());
         }
     }

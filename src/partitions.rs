@@ -105,29 +105,34 @@ pub fn create_log_partitions(
             days + 1
         ));
     }
-    let mut created = 0;
-    for offset in 0..=days {
-        let day = spi(Spi::get_one_with_args::<Date>(
-            "SELECT $1 + $2",
-            &[from_day.into(), offset.into()],
-        ))
-        .unwrap_or_else(|| {
-            raise(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "date arithmetic returned NULL",
-            )
-        });
-        if create_day_partition(table, day).is_some() {
-            created += 1;
-        }
-    }
-    created
+    create_days(table, from_day, days + 1).len() as i32
+}
+
+/// Creates the partitions of `table` for `count` UTC days from `first_day` that
+/// no partition covers yet. Returns each created partition's name and the rows
+/// moved into it from the default partition.
+fn create_days(table: &str, first_day: Date, count: i32) -> Vec<(String, i64)> {
+    (0..count)
+        .filter_map(|offset| {
+            let day = spi(Spi::get_one_with_args::<Date>(
+                "SELECT $1 + $2",
+                &[first_day.into(), offset.into()],
+            ))
+            .unwrap_or_else(|| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    "date arithmetic returned NULL",
+                )
+            });
+            create_day_partition(table, day)
+        })
+        .collect()
 }
 
 /// Creates the partition of `table` for the UTC day `day`, unless a partition
-/// already covers any of it. Returns the number of rows moved out of the default
-/// partition into it, or `None` when nothing was created.
-pub fn create_day_partition(table: &str, day: Date) -> Option<i64> {
+/// already covers any of it. Returns its name and the number of rows moved out
+/// of the default partition into it, or `None` when nothing was created.
+pub fn create_day_partition(table: &str, day: Date) -> Option<(String, i64)> {
     let parent = extension::qualified(table);
     let (lower, upper, name) = spi(Spi::get_three_with_args::<
         TimestampWithTimeZone,
@@ -198,7 +203,7 @@ pub fn create_day_partition(table: &str, day: Date) -> Option<i64> {
         // Reached directly, a partition must isolate tenants as its parent does.
         crate::security::isolate(&partition, "tenant_id");
     }
-    Some(moved)
+    Some((name, moved))
 }
 
 fn count_rows_between(
@@ -249,21 +254,15 @@ pub fn run_maintenance(
     ))
     .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "today is NULL"));
     let mut done = Vec::new();
+    // From yesterday, so that rows of the day just past have their partition too.
+    let yesterday = spi(Spi::get_one_with_args::<Date>(
+        "SELECT $1 - 1",
+        &[today.into()],
+    ))
+    .unwrap_or(today);
     for (table, _) in LOG_TABLES {
-        for offset in -1..=days_ahead {
-            let day = spi(Spi::get_one_with_args::<Date>(
-                "SELECT $1 + $2",
-                &[today.into(), offset.into()],
-            ))
-            .unwrap_or(today);
-            if let Some(moved) = create_day_partition(table, day) {
-                let name = spi(Spi::get_one_with_args::<String>(
-                    "SELECT $1 || '_p' || pg_catalog.to_char($2, 'YYYYMMDD')",
-                    &[table.into(), day.into()],
-                ))
-                .unwrap_or_default();
-                done.push(("created partition".to_string(), name, moved));
-            }
+        for (name, moved) in create_days(table, yesterday, days_ahead + 2) {
+            done.push(("created partition".to_string(), name, moved));
         }
     }
     // The cleanups run through SQL so that their declared default retentions apply.

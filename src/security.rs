@@ -217,20 +217,14 @@ pub fn authorize_tenant(tenant: Uuid, writes: bool) -> Caller {
     caller
 }
 
-/// Runs `work` with `search_path` pinned to `pg_catalog, pg_temp`, restored
+/// `search_path` pinned to `pg_catalog, pg_temp` while the value lives, restored
 /// afterwards, as a function's `SET search_path` clause would. Every statement
 /// the Rust code runs names its relations with their schema, but types, and
 /// functions and operators in expressions, are looked up on the search_path,
 /// where the caller may have put its own (a temporary `uuid` domain is found
 /// before the real one). An ERROR inside ends the (sub)transaction, which
 /// restores the setting itself.
-pub fn with_pinned_search_path<R>(work: impl FnOnce() -> R) -> R {
-    let _pinned = PinnedSearchPath::new();
-    work()
-}
-
-/// `search_path` pinned to `pg_catalog, pg_temp` while the value lives: put
-/// one at the top of every function that runs SQL as its caller.
+/// Put one at the top of every function that runs SQL as its caller.
 pub struct PinnedSearchPath(i32);
 
 impl PinnedSearchPath {
@@ -277,7 +271,10 @@ pub fn with_owner_privileges<R>(work: impl FnOnce() -> R) -> R {
                     as i32,
         );
     }
-    let result = with_pinned_search_path(work);
+    let result = {
+        let _pinned = PinnedSearchPath::new();
+        work()
+    };
     unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
     result
 }

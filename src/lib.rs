@@ -1,37 +1,51 @@
 //! marimo_erp: the Marimo ERP database as one PostgreSQL extension.
 //!
-//! Each domain of the ERP is one module here with its SQL beside it under `sql/`:
-//! `tenants`, `analytics`, `webhooks`, `integrations` and `usage`. The SQL files are
-//! pulled into the generated install script with `extension_sql_file!`, in the
-//! order the seed migrations ran them (001 to 005).
+//! The modules are layers, and a module imports only from the layers below it
+//! (`scripts/check-layers` enforces this in `make test`):
 //!
-//! Versions 0.1.0 to 0.5.0 are the five seed migrations; the hand-written upgrade
-//! and rollback scripts between them live in `sql/marimo_erp--X--Y.sql`.
+//! 1. `infra`: errors, the installation, execution guards, SPI, settings;
+//!    it knows no table of the extension;
+//! 2. `tenants`: the tenants table and the one check that a tenant exists;
+//! 3. `tenancy`: the tenant context, who may act for which tenant, row-level security;
+//! 4. `logs`: the registry of log tables, their daily partitions, retention, maintenance;
+//! 5. the domains `analytics`, `webhooks`, `integrations`, `usage`, `monitoring`,
+//!    which never import each other and meet only through tables and SQL;
+//! 6. `compat`: symbols that SQL of released versions still calls.
+//!
+//! Each room's SQL (tables, comments, grants, policies) is a `.sql` file beside
+//! its Rust, pulled into the generated install script with `extension_sql_file!`;
+//! `requires` states what each file uses, so pgrx orders them. `sql/` holds the
+//! shipped version scripts only: the frozen base of 0.1.0 and the hand-written
+//! update and rollback scripts, whose checksums `sql/RELEASED.sha256` freezes.
 
 use pgrx::prelude::*;
 
-mod errors;
-mod extension;
-mod partitions;
-mod retention;
-mod security;
-mod versioning;
+mod infra;
+
+mod tenants;
+
+mod tenancy;
+
+mod logs;
 
 mod analytics;
 mod integrations;
-mod tenants;
+mod monitoring;
 mod usage;
 mod webhooks;
 
+mod compat;
+
 ::pgrx::pg_module_magic!(name, version);
+
+// Runs after every other SQL of the install script.
+pgrx::extension_sql_file!("finalize.sql", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    versioning::register_gucs();
-    retention::register_gucs();
-    security::register_gucs();
-    webhooks::worker::register_gucs();
-    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+    let preloading = unsafe { pg_sys::process_shared_preload_libraries_in_progress };
+    infra::gucs::init(preloading);
+    if preloading {
         webhooks::worker::register_worker();
     }
 }

@@ -32,7 +32,7 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use sha2::Sha256;
 
-use crate::errors::{invalid_argument, raise, raise_with_hint, required};
+use crate::infra::errors::{invalid_argument, raise, raise_with_hint, required};
 
 type HmacSha256 = Hmac<Sha256>;
 

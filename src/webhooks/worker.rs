@@ -17,7 +17,6 @@
 //! latch; due retries are found by polling at most every second.
 
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -28,18 +27,14 @@ use std::time::Duration;
 
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::callbacks::{register_xact_callback, PgXactCallbackEvent};
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::{PgAtomic, Uuid};
 
 use super::delivery::{self, Outcome, Request, Response};
 use super::signing;
-use crate::extension;
-
-static DATABASE: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"postgres"));
-static ALLOW_PRIVATE_NETWORKS: GucSetting<bool> = GucSetting::<bool>::new(false);
-static SENDERS: GucSetting<i32> = GucSetting::<i32>::new(32);
+use crate::infra::gucs::{WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_SENDERS, WORKER_DATABASE};
+use crate::infra::installation;
+use crate::infra::spi::with_schema;
 
 /// The worker's latch, in shared memory, so that any backend can wake it.
 static WORKER_LATCH: PgAtomic<AtomicUsize> =
@@ -52,46 +47,8 @@ thread_local! {
     static WAKE_REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Margin of a lease beyond the endpoint's timeout: time to record the outcome.
-const LEASE_MARGIN_SECONDS: i32 = 30;
-
-pub fn register_gucs() {
-    GucRegistry::define_bool_guc(
-        c"marimo_erp.webhook_allow_private_networks",
-        c"Lets webhooks reach loopback, private, link-local and metadata addresses.",
-        c"Off by default: such requests are refused before connecting. Turn it on only for tests or trusted networks.",
-        &ALLOW_PRIVATE_NETWORKS,
-        GucContext::Sighup,
-        GucFlags::default(),
-    );
-}
-
-/// The worker's settings that only a server start changes. PostgreSQL accepts
-/// such settings only while `shared_preload_libraries` is processed.
-fn register_startup_gucs() {
-    GucRegistry::define_string_guc(
-        c"marimo_erp.database",
-        c"The database whose webhooks the delivery worker sends.",
-        c"Read when the worker starts; the worker waits until the database and the extension exist.",
-        &DATABASE,
-        GucContext::Postmaster,
-        GucFlags::default(),
-    );
-    GucRegistry::define_int_guc(
-        c"marimo_erp.webhook_senders",
-        c"How many requests the delivery worker has in flight at most.",
-        c"Threads of the worker that only send HTTP; the worker's main thread alone uses the database.",
-        &SENDERS,
-        1,
-        512,
-        GucContext::Postmaster,
-        GucFlags::default(),
-    );
-}
-
 /// Called from `_PG_init` while `shared_preload_libraries` is being processed.
 pub fn register_worker() {
-    register_startup_gucs();
     pgrx::pg_shmem_init!(WORKER_LATCH);
     PRELOADED.store(true, Ordering::Relaxed);
     BackgroundWorkerBuilder::new("marimo_erp webhook worker")
@@ -138,7 +95,7 @@ struct Claim {
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let database = DATABASE
+    let database = WORKER_DATABASE
         .get()
         .and_then(|d| d.to_str().ok().map(str::to_string))
         .unwrap_or_else(|| "postgres".into());
@@ -152,7 +109,7 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
     wake_reader
         .set_nonblocking(true)
         .expect("nonblocking socket");
-    let (jobs, results) = start_senders(SENDERS.get().max(1) as usize, wake_writer);
+    let (jobs, results) = start_senders(WEBHOOK_SENDERS.get().max(1) as usize, wake_writer);
     let mut in_flight: HashMap<Uuid, Claim> = HashMap::new();
     let mut buffer = [0u8; 256];
 
@@ -194,7 +151,7 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         if !finished.is_empty() {
             BackgroundWorker::transaction(|| record(&finished));
         }
-        let capacity = (SENDERS.get().max(1) as usize * 2).saturating_sub(in_flight.len());
+        let capacity = (WEBHOOK_SENDERS.get().max(1) as usize * 2).saturating_sub(in_flight.len());
         if capacity == 0 {
             continue;
         }
@@ -270,83 +227,14 @@ fn start_senders(count: usize, wake: UnixStream) -> (Sender<Job>, Receiver<(Uuid
 
 /// Whether this database has the delivery tables of 0.8.0 yet.
 fn ready() -> bool {
-    let installed =
-        unsafe { pg_sys::get_extension_oid(c"marimo_erp".as_ptr(), true) } != pg_sys::InvalidOid;
-    installed
-        && Spi::get_one_with_args::<bool>(
-            "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = $1::pg_catalog.regclass
-                             AND attname = 'lease_token' AND NOT attisdropped)",
-            &[extension::qualified("webhook_deliveries").into()],
-        )
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    installation::installed_at_least("0.8.0")
 }
 
 /// Claims up to `limit` due deliveries, at most `max_in_flight` per endpoint
 /// counting those already in flight, and returns their requests, signed.
 fn claim(limit: i32) -> Vec<Claim> {
-    let schema = extension::schema();
-    let query = format!(
-        "WITH busy AS (
-             SELECT tenant_id, webhook_id, pg_catalog.count(*) AS n FROM {schema}.webhook_deliveries
-              WHERE status = 'in_progress' AND lease_expires_at > pg_catalog.now()
-              GROUP BY tenant_id, webhook_id
-         ), ranked AS (
-             -- Each active endpoint offers its oldest due deliveries, as many as it
-             -- has room for: one slow or disabled endpoint cannot hold up the others.
-             SELECT due.tenant_id, due.id
-               FROM {schema}.webhooks w
-               LEFT JOIN busy ON busy.tenant_id = w.tenant_id AND busy.webhook_id = w.id
-              CROSS JOIN LATERAL (
-                    (SELECT d.tenant_id, d.id, d.next_attempt_at FROM {schema}.webhook_deliveries d
-                      WHERE d.tenant_id = w.tenant_id AND d.webhook_id = w.id
-                        AND d.status = 'pending' AND d.next_attempt_at <= pg_catalog.now()
-                      ORDER BY d.next_attempt_at
-                      LIMIT GREATEST(w.max_in_flight - COALESCE(busy.n, 0), 0))
-                    UNION ALL
-                    (SELECT d.tenant_id, d.id, d.lease_expires_at FROM {schema}.webhook_deliveries d
-                      WHERE d.tenant_id = w.tenant_id AND d.webhook_id = w.id
-                        AND d.status = 'in_progress' AND d.lease_expires_at <= pg_catalog.now()
-                      ORDER BY d.lease_expires_at
-                      LIMIT GREATEST(w.max_in_flight - COALESCE(busy.n, 0), 0))
-                 ) AS due
-              WHERE w.is_active
-         ), candidates AS (
-             SELECT d.tenant_id, d.id FROM {schema}.webhook_deliveries d
-               JOIN ranked r ON r.tenant_id = d.tenant_id AND r.id = d.id
-              ORDER BY d.next_attempt_at LIMIT $1
-                FOR UPDATE OF d SKIP LOCKED
-         ), claimed AS (
-             UPDATE {schema}.webhook_deliveries d
-                -- A lapsed lease is the same attempt again: its outcome was never known.
-                SET status = 'in_progress',
-                    attempts = CASE WHEN d.status = 'in_progress' THEN d.attempts ELSE d.attempts + 1 END,
-                    last_attempt_at = pg_catalog.now(),
-                    lease_token = pg_catalog.gen_random_uuid(),
-                    lease_expires_at = pg_catalog.now()
-                        + pg_catalog.make_interval(secs => w.timeout_ms / 1000.0 + {LEASE_MARGIN_SECONDS})
-               FROM candidates c, {schema}.webhooks w
-              WHERE d.tenant_id = c.tenant_id AND d.id = c.id
-                AND w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-                AND (d.status = 'pending' OR d.lease_expires_at <= pg_catalog.now())
-          RETURNING d.tenant_id, d.id, d.webhook_id, d.event_id, d.attempts, d.lease_token
-         )
-         SELECT c.tenant_id, c.id, c.webhook_id, c.attempts, c.lease_token, w.url, w.timeout_ms,
-                ARRAY(SELECT EXTRACT(epoch FROM s)::float8 FROM pg_catalog.unnest(w.retry_schedule) s),
-                ARRAY[w.secret] || ARRAY(SELECT p.secret FROM {schema}.webhook_secrets p
-                                          WHERE p.tenant_id = w.tenant_id AND p.webhook_id = w.id
-                                            AND p.expires_at > pg_catalog.now() ORDER BY p.created_at DESC),
-                ARRAY(SELECT h.key FROM pg_catalog.jsonb_each_text(w.custom_headers) h ORDER BY h.key),
-                ARRAY(SELECT h.value FROM pg_catalog.jsonb_each_text(w.custom_headers) h ORDER BY h.key),
-                e.id::text, e.event_type, e.payload::text,
-                pg_catalog.to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
-                EXTRACT(epoch FROM pg_catalog.now())::bigint
-           FROM claimed c
-           JOIN {schema}.webhooks w ON w.tenant_id = c.tenant_id AND w.id = c.webhook_id
-           JOIN {schema}.webhook_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id"
-    );
-    let allow_private = ALLOW_PRIVATE_NETWORKS.get();
+    let query = with_schema(include_str!("queries/claim.sql"));
+    let allow_private = WEBHOOK_ALLOW_PRIVATE_NETWORKS.get();
     let rows = Spi::connect_mut(|client| {
         let mut claims = Vec::new();
         for row in client.update(&query, None, &[limit.into()])? {
@@ -417,7 +305,6 @@ fn jitter() -> f64 {
 /// Records a round of outcomes: the deliveries (only under the lease token they
 /// were claimed with), one webhook_logs row per attempt, and each endpoint's health.
 fn record(finished: &[(Claim, Response)]) {
-    let schema = extension::schema();
     let mut columns = Columns::default();
     for (claim, response) in finished {
         let base = delivery::scheduled_delay(&claim.schedule, claim.attempt as usize);
@@ -428,72 +315,7 @@ fn record(finished: &[(Claim, Response)]) {
         };
         columns.push(claim, response, outcome, delay);
     }
-    let statement = format!(
-        "WITH r AS (
-             -- unnest of several arrays is FROM-clause syntax: it cannot be schema-qualified.
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::integer[],
-                                             $7::text[], $8::text[], $9::float8[], $10::integer[], $11::text[], $12::text[],
-                                             $13::text[], $14::text[], $15::integer[], $16::integer[])
-                 WITH ORDINALITY AS r(tenant_id, id, webhook_id, token, outcome, status, body, error, delay, attempt,
-                                      url, request_headers, request_body, response_headers, duration_ms, ok, ord)
-         ), delivered AS (
-             UPDATE {schema}.webhook_deliveries d
-                SET status = CASE WHEN r.outcome = 'delivered' THEN 'succeeded'
-                                  WHEN r.outcome = 'gone' OR d.attempts >= d.max_attempts THEN 'failed'
-                                  ELSE 'pending' END,
-                    delivered_at = CASE WHEN r.outcome = 'delivered' THEN pg_catalog.now() END,
-                    next_attempt_at = CASE WHEN r.outcome = 'retry' AND d.attempts < d.max_attempts
-                                           THEN pg_catalog.now() + pg_catalog.make_interval(secs => r.delay) END,
-                    lease_token = NULL, lease_expires_at = NULL,
-                    response_status = r.status, response_body = r.body,
-                    last_error = CASE WHEN r.outcome = 'gone' THEN 'the endpoint answered 410 Gone' ELSE r.error END
-               FROM r
-              WHERE d.tenant_id = r.tenant_id AND d.id = r.id AND d.lease_token = r.token
-          RETURNING r.ord
-         ), logged AS (
-             INSERT INTO {schema}.webhook_logs (tenant_id, webhook_id, delivery_id, attempt, request_url,
-                                                request_headers, request_body, response_status, response_headers,
-                                                response_body, duration_ms, error)
-             SELECT tenant_id, webhook_id, id, attempt, url, request_headers::jsonb, request_body, status,
-                    response_headers::jsonb, body, duration_ms, error
-               FROM r
-          RETURNING 1
-         ), health AS (
-             SELECT tenant_id, webhook_id,
-                    pg_catalog.count(*) FILTER (WHERE ok = 1) AS successes,
-                    pg_catalog.count(*) FILTER (WHERE ok = 0) AS failures,
-                    pg_catalog.bool_or(outcome = 'gone') AS gone,
-                    (pg_catalog.array_agg(ok ORDER BY ord DESC))[1] = 1 AS last_ok
-               FROM r GROUP BY tenant_id, webhook_id
-         ), counted AS (
-             SELECT h.*, w.disable_after_failures, w.disable_after,
-                    CASE WHEN h.last_ok THEN 0 ELSE w.failure_count + h.failures END AS failure_count,
-                    CASE WHEN h.last_ok THEN NULL ELSE COALESCE(w.failing_since, pg_catalog.now()) END AS failing_since
-               FROM health h JOIN {schema}.webhooks w ON w.tenant_id = h.tenant_id AND w.id = h.webhook_id
-         )
-         UPDATE {schema}.webhooks w
-            SET failure_count = c.failure_count,
-                failing_since = c.failing_since,
-                last_success_at = CASE WHEN c.successes > 0 THEN pg_catalog.now() ELSE w.last_success_at END,
-                last_failure_at = CASE WHEN c.failures > 0 THEN pg_catalog.now() ELSE w.last_failure_at END,
-                is_active = w.is_active AND NOT c.gone
-                            AND c.failure_count < c.disable_after_failures
-                            AND (c.failing_since IS NULL OR pg_catalog.now() - c.failing_since < c.disable_after),
-                disabled_at = CASE WHEN w.is_active AND (c.gone OR c.failure_count >= c.disable_after_failures
-                                        OR pg_catalog.now() - c.failing_since >= c.disable_after)
-                                   THEN pg_catalog.now() ELSE w.disabled_at END,
-                disabled_reason = CASE
-                    WHEN NOT w.is_active THEN w.disabled_reason
-                    WHEN c.gone THEN 'the endpoint answered 410 Gone'
-                    WHEN c.failure_count >= c.disable_after_failures
-                        THEN pg_catalog.format('%s consecutive failed attempts', c.failure_count)
-                    WHEN pg_catalog.now() - c.failing_since >= c.disable_after
-                        THEN pg_catalog.format('failing since %s', c.failing_since)
-                    ELSE w.disabled_reason END
-           FROM counted c
-          WHERE w.tenant_id = c.tenant_id AND w.id = c.webhook_id
-            AND (SELECT pg_catalog.count(*) FROM delivered) >= 0 AND (SELECT pg_catalog.count(*) FROM logged) >= 0"
-    );
+    let statement = with_schema(include_str!("queries/record.sql"));
     let result = Spi::connect_mut(|client| {
         client
             .update(&statement, None, &columns.arguments())

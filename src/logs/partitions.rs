@@ -7,20 +7,15 @@
 //! tables (created here, by `run_maintenance`), so `pg_dump` writes them with
 //! their rows and `pg_restore` attaches them to the parent the extension made.
 
-use pgrx::datum::{Date, Interval, TimestampWithTimeZone};
+use pgrx::datum::{Date, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{invalid_argument, raise, required, spi};
-use crate::extension;
-
-/// The tables that are partitioned by day, with the cleanup that keeps each one.
-pub const LOG_TABLES: [(&str, &str); 4] = [
-    ("webhook_logs", "cleanup_webhook_logs"),
-    ("integration_logs", "cleanup_integration_logs"),
-    ("user_activities", "cleanup_activity_logs"),
-    ("api_usage_logs", "cleanup_api_usage_logs"),
-];
+use super::registry::DAILY_PARTITIONED;
+use crate::infra::errors::{invalid_argument, raise, required, spi};
+use crate::infra::installation;
+use crate::infra::spi::run;
+use crate::tenancy::rls;
 
 /// Most days one call may create partitions for: ten years of one table.
 const MAX_DAYS_PER_CALL: i32 = 3660;
@@ -38,16 +33,7 @@ pub struct Partition {
 /// The partitions of `parent` (a quoted, qualified name), oldest first, or an
 /// empty list when `parent` is not partitioned.
 pub fn partitions_of(parent: &str) -> Vec<Partition> {
-    // pg_get_expr prints the bounds in this session's DateStyle and TimeZone,
-    // and the casts read them back in the same session, so the round trip holds.
-    let query = "SELECT c.oid, c.oid::pg_catalog.regclass::text, b.bound = 'DEFAULT',
-                        pg_catalog.substring(b.bound, $$FROM \\('([^']*)'\\)$$)::timestamptz,
-                        pg_catalog.substring(b.bound, $$TO \\('([^']*)'\\)$$)::timestamptz
-                   FROM pg_catalog.pg_inherits i
-                   JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid,
-                        LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound) b
-                  WHERE i.inhparent = $1::pg_catalog.regclass
-                  ORDER BY 4 NULLS FIRST, 2";
+    let query = include_str!("queries/partitions_of.sql");
     spi(Spi::connect(|client| {
         let mut partitions = Vec::new();
         for row in client.select(query, None, &[parent.into()])? {
@@ -65,13 +51,15 @@ pub fn partitions_of(parent: &str) -> Vec<Partition> {
 
 fn require_log_table(table_name: Option<&str>) -> &'static str {
     let table_name = required(table_name, "table_name");
-    LOG_TABLES
+    DAILY_PARTITIONED
         .iter()
-        .map(|(table, _)| *table)
+        .map(|log| log.table)
         .find(|table| *table == table_name)
         .unwrap_or_else(|| {
+            let names: Vec<&str> = DAILY_PARTITIONED.iter().map(|log| log.table).collect();
             invalid_argument(format!(
-                "argument \"table_name\" must be one of webhook_logs, integration_logs, user_activities, api_usage_logs; got \"{table_name}\""
+                "argument \"table_name\" must be one of {}; got \"{table_name}\"",
+                names.join(", ")
             ))
         })
 }
@@ -111,7 +99,7 @@ pub fn create_log_partitions(
 /// Creates the partitions of `table` for `count` UTC days from `first_day` that
 /// no partition covers yet. Returns each created partition's name and the rows
 /// moved into it from the default partition.
-fn create_days(table: &str, first_day: Date, count: i32) -> Vec<(String, i64)> {
+pub fn create_days(table: &str, first_day: Date, count: i32) -> Vec<(String, i64)> {
     (0..count)
         .filter_map(|offset| {
             let day = spi(Spi::get_one_with_args::<Date>(
@@ -133,7 +121,7 @@ fn create_days(table: &str, first_day: Date, count: i32) -> Vec<(String, i64)> {
 /// already covers any of it. Returns its name and the number of rows moved out
 /// of the default partition into it, or `None` when nothing was created.
 pub fn create_day_partition(table: &str, day: Date) -> Option<(String, i64)> {
-    let parent = extension::qualified(table);
+    let parent = installation::qualified(table);
     let (lower, upper, name) = spi(Spi::get_three_with_args::<
         TimestampWithTimeZone,
         TimestampWithTimeZone,
@@ -151,7 +139,7 @@ pub fn create_day_partition(table: &str, day: Date) -> Option<(String, i64)> {
     if overlaps {
         return None;
     }
-    let partition = extension::qualified(&extension::quote_ident(&name));
+    let partition = installation::qualified(&installation::quote_ident(&name));
     let bounds = spi(Spi::get_one_with_args::<String>(
         "SELECT pg_catalog.format('FOR VALUES FROM (%L) TO (%L)', $1, $2)",
         &[lower.into(), upper.into()],
@@ -199,9 +187,9 @@ pub fn create_day_partition(table: &str, day: Date) -> Option<(String, i64)> {
     ))
     .unwrap_or_default();
     run(&comment);
-    if crate::security::isolation_installed() {
+    if rls::isolation_installed() {
         // Reached directly, a partition must isolate tenants as its parent does.
-        crate::security::isolate(&partition, "tenant_id");
+        rls::isolate(&partition, "tenant_id");
     }
     Some((name, moved))
 }
@@ -218,69 +206,4 @@ fn count_rows_between(
         &[lower.into(), upper.into()],
     ))
     .unwrap_or(0)
-}
-
-fn run(statement: &str) {
-    spi(Spi::run(statement));
-}
-
-/// Creates the daily partitions of every log table from yesterday to `premake`
-/// ahead, then runs every cleanup with its default retention. Returns one row per
-/// thing done. Schedule it (pg_cron, cron) at least daily.
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
-pub fn run_maintenance(
-    premake: default!(Option<Interval>, "'7 days'"),
-) -> TableIterator<
-    'static,
-    (
-        name!(action, String),
-        name!(relation, String),
-        name!(rows, i64),
-    ),
-> {
-    let premake = required(premake, "premake");
-    let days_ahead = spi(Spi::get_one_with_args::<i32>(
-        "SELECT CASE WHEN $1 < pg_catalog.make_interval() OR $1 > pg_catalog.make_interval(days => 366) THEN -1
-                     ELSE pg_catalog.ceil(EXTRACT(epoch FROM $1) / 86400)::integer END",
-        &[premake.into()],
-    ))
-    .unwrap_or(-1);
-    if days_ahead < 0 {
-        invalid_argument("argument \"premake\" must be between 0 and 366 days");
-    }
-    let today = spi(Spi::get_one::<Date>(
-        "SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date",
-    ))
-    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "today is NULL"));
-    let mut done = Vec::new();
-    // From yesterday, so that rows of the day just past have their partition too.
-    let yesterday = spi(Spi::get_one_with_args::<Date>(
-        "SELECT $1 - 1",
-        &[today.into()],
-    ))
-    .unwrap_or(today);
-    for (table, _) in LOG_TABLES {
-        for (name, moved) in create_days(table, yesterday, days_ahead + 2) {
-            done.push(("created partition".to_string(), name, moved));
-        }
-    }
-    // The cleanups run through SQL so that their declared default retentions apply.
-    let cleanups = LOG_TABLES
-        .iter()
-        .copied()
-        .chain([("usage_idempotency_keys", "cleanup_idempotency_keys")]);
-    for (table, cleanup) in cleanups {
-        let removed = spi(Spi::get_one::<i64>(&format!(
-            "SELECT {}()",
-            extension::qualified(cleanup)
-        )))
-        .unwrap_or(0);
-        done.push((
-            "removed expired rows".to_string(),
-            table.to_string(),
-            removed,
-        ));
-    }
-    TableIterator::new(done)
 }

@@ -1,47 +1,15 @@
-//! Tenants (version 0.1.0): the `tenants` table, the `updated_at` trigger every
-//! table shares, and `enable_tenancy`, the seed's "add tenant_id to existing
-//! tables" step as one idempotent call.
+//! `enable_tenancy`: the seed's "add tenant_id to existing tables" step as one
+//! idempotent call, for the application's own tables.
 
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{raise, required, spi};
-use crate::extension;
-#[allow(unused_imports)] // named in `requires` of the tenants SQL
-use crate::versioning::assert_no_data_loss;
-
-pgrx::extension_sql_file!(
-    "../sql/tenants.sql",
-    name = "tenants",
-    requires = [set_updated_at, enable_tenancy, assert_no_data_loss]
-);
-
-/// `BEFORE UPDATE` trigger: stamps `updated_at` with the transaction timestamp,
-/// the same instant `now()` returns, so every row touched by one transaction agrees.
-#[pg_trigger]
-fn set_updated_at<'a>(
-    trigger: &'a pgrx::PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, pgrx::heap_tuple::PgHeapTupleError> {
-    use pgrx::trigger_support::{PgTriggerLevel, PgTriggerOperation, PgTriggerWhen};
-    // Anywhere else it would do nothing (AFTER) or overwrite what a caller inserted.
-    let misused = !matches!(trigger.when(), Ok(PgTriggerWhen::Before))
-        || !matches!(trigger.level(), PgTriggerLevel::Row)
-        || !matches!(trigger.op(), Ok(PgTriggerOperation::Update));
-    let new = trigger.new().filter(|_| !misused).unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-            "set_updated_at() must be a row-level BEFORE UPDATE trigger",
-        )
-    });
-    let mut new = new.into_owned();
-    if let Err(error) = new.set_by_name("updated_at", pgrx::datum::datetime_support::now()) {
-        raise(
-            PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-            format!("set_updated_at() needs a timestamptz column \"updated_at\": {error}"),
-        );
-    }
-    Ok(Some(new))
-}
+use super::rls;
+use crate::infra::errors::{raise, required, spi};
+use crate::infra::guard::PinnedSearchPath;
+use crate::infra::installation;
+use crate::infra::spi::run;
+use crate::tenants::require_tenant;
 
 /// What `enable_tenancy` finds out about the target before changing anything.
 struct TargetTable {
@@ -62,13 +30,13 @@ fn enable_tenancy(
     target: Option<pgrx::PgRelation>,
     tenant: default!(Option<pgrx::Uuid>, "NULL"),
 ) -> Vec<String> {
-    let _search_path = crate::security::PinnedSearchPath::new();
+    let _search_path = PinnedSearchPath::new();
     let target = required(target, "target").oid();
     let table = inspect_target(target);
     if let Some(tenant) = tenant {
-        crate::usage::require_tenant(tenant);
+        require_tenant(tenant);
     }
-    let tenants = extension::qualified("tenants");
+    let tenants = installation::qualified("tenants");
     let mut actions = Vec::new();
 
     match table.column_type.as_deref() {
@@ -141,7 +109,7 @@ fn enable_tenancy(
             );
         }
     }
-    if crate::security::isolation_installed() {
+    if rls::isolation_installed() {
         // Every partition too: a partition named directly is not under its parent's policies.
         let tables = spi(Spi::connect(|client| {
             let mut tables = vec![table.name.clone()];
@@ -157,7 +125,7 @@ fn enable_tenancy(
         }));
         let isolated = tables
             .iter()
-            .filter(|t| crate::security::isolate(t, "tenant_id"))
+            .filter(|t| rls::isolate(t, "tenant_id"))
             .count();
         if isolated > 0 {
             actions.push("enabled row-level security".to_string());
@@ -190,7 +158,7 @@ fn inspect_target(target: pg_sys::Oid) -> TargetTable {
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
               WHERE c.oid = $1",
             None,
-            &[target.into(), extension::qualified("tenants").into()],
+            &[target.into(), installation::qualified("tenants").into()],
         )?;
         let mut found = None;
         for row in rows {
@@ -244,44 +212,5 @@ fn inspect_target(target: pg_sys::Oid) -> TargetTable {
         column_not_null,
         has_tenant_foreign_key: fk,
         has_tenant_index: index,
-    }
-}
-
-/// Runs one DDL statement built from quoted names only.
-fn run(statement: &str) {
-    spi(Spi::run(statement));
-}
-
-#[cfg(any(test, feature = "pg_test"))]
-#[pg_schema]
-mod tests {
-    use pgrx::prelude::*;
-
-    #[pg_test]
-    fn update_stamps_updated_at_with_the_transaction_time() {
-        Spi::run(
-            "INSERT INTO tenants (id, slug, name, updated_at)
-             VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'pgtest-stamp', 'Stamp', '2001-01-01')",
-        )
-        .unwrap();
-        Spi::run("UPDATE tenants SET name = 'Stamped' WHERE slug = 'pgtest-stamp'").unwrap();
-        let stamped = Spi::get_one::<bool>(
-            "SELECT updated_at = now() FROM tenants WHERE slug = 'pgtest-stamp'",
-        );
-        assert_eq!(stamped, Ok(Some(true)));
-    }
-
-    #[pg_test]
-    fn extension_schema_is_found_and_quoted() {
-        assert_eq!(crate::extension::qualified("tenants"), "public.tenants");
-        assert_eq!(crate::extension::quote_ident("tenants"), "tenants");
-        assert_eq!(
-            crate::extension::quote_ident("Mixed Case"),
-            "\"Mixed Case\""
-        );
-        assert_eq!(
-            crate::extension::quote_ident("x\"; DROP TABLE t; --"),
-            "\"x\"\"; DROP TABLE t; --\""
-        );
     }
 }

@@ -1,4 +1,5 @@
--- Integrations (seed migration 004_create_integrations, extension version 0.4.0).
+-- Integrations (seed migration 004_create_integrations, extension version 0.4.0;
+-- logs partitioned by day since 0.6.0, privileges and isolation since 0.7.0).
 --
 -- integrations holds one configured connection per provider and name, with its
 -- non-secret config and its credentials kept apart; integration_logs is the
@@ -313,3 +314,27 @@ COMMENT ON COLUMN @extschema@.sendgrid_contacts.updated_at IS 'When the row was 
 
 COMMENT ON FUNCTION @extschema@.cleanup_integration_logs(interval, integer) IS
     'Deletes integration_logs rows older than retention (default 90 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
+
+-- Privileges and isolation (0.7.0). Operators: everything but DDL. Applications:
+-- their tenant's rows under row-level security; integration_logs is append-only
+-- for them, and integrations.credentials can be set, never read back.
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    @extschema@.integrations, @extschema@.integration_logs, @extschema@.stripe_customers,
+    @extschema@.stripe_subscriptions, @extschema@.sendgrid_contacts
+    TO marimo_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    @extschema@.stripe_customers, @extschema@.stripe_subscriptions, @extschema@.sendgrid_contacts
+    TO marimo_app;
+GRANT SELECT, INSERT ON @extschema@.integration_logs TO marimo_app;
+GRANT SELECT (tenant_id, id, provider, name, config, status, last_sync_at, last_error, last_error_at,
+              created_at, updated_at)
+    ON @extschema@.integrations TO marimo_app;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.integrations TO marimo_app;
+SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
+  FROM pg_catalog.unnest(ARRAY['@extschema@.integrations', '@extschema@.integration_logs',
+                               '@extschema@.integration_logs_default', '@extschema@.stripe_customers',
+                               '@extschema@.stripe_subscriptions', '@extschema@.sendgrid_contacts'
+                              ]::pg_catalog.regclass[]) AS t;
+
+REVOKE ALL ON FUNCTION @extschema@.cleanup_integration_logs(interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.cleanup_integration_logs(interval, integer) TO marimo_admin;

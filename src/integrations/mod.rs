@@ -4,19 +4,20 @@
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
 
-use crate::retention::{self, LogTable};
+use crate::logs::registry::INTEGRATION_LOGS;
+use crate::logs::retention;
 
 pgrx::extension_sql_file!(
-    "../sql/integrations.sql",
+    "integrations.sql",
     name = "integrations",
-    requires = ["webhooks", cleanup_integration_logs]
+    requires = [
+        "tenants",
+        "tenancy",
+        set_updated_at,
+        isolate_tenant_rows,
+        cleanup_integration_logs
+    ]
 );
-
-const INTEGRATION_LOG: LogTable = LogTable {
-    table: "integration_logs",
-    time_column: "created_at",
-    only_where: None,
-};
 
 /// Deletes integration logs older than `retention` (90 days by default, as the seed).
 /// SECURITY DEFINER: operators run it without owning the log partitions it drops.
@@ -26,5 +27,5 @@ fn cleanup_integration_logs(
     retention: default!(Option<Interval>, "'90 days'"),
     batch_size: default!(Option<i32>, "10000"),
 ) -> i64 {
-    retention::purge(&INTEGRATION_LOG, retention, batch_size)
+    retention::purge(&INTEGRATION_LOGS, retention, batch_size)
 }

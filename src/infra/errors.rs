@@ -53,3 +53,12 @@ pub fn spi<T>(result: Result<T, pgrx::spi::SpiError>) -> T {
         ),
     }
 }
+
+/// Checks an optional idempotency key: 1 to 255 bytes, as the tables' CHECKs say.
+pub fn check_idempotency_key(key: Option<&str>) {
+    if let Some(key) = key {
+        if key.is_empty() || key.len() > 255 {
+            invalid_argument("argument \"idempotency_key\" must be 1 to 255 bytes long");
+        }
+    }
+}

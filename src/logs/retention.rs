@@ -18,37 +18,15 @@
 //! partition's rows in batches instead, so the cleanup always completes.
 
 use pgrx::datum::{Interval, TimestampWithTimeZone};
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{invalid_argument, required, spi};
-use crate::extension;
-use crate::partitions::{self, Partition};
-
-static DROP_LOCK_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(200);
-
-pub fn register_gucs() {
-    GucRegistry::define_int_guc(
-        c"marimo_erp.partition_drop_lock_timeout",
-        c"How long a cleanup waits for the lock it needs to drop an expired partition (ms).",
-        c"Past it, the cleanup deletes that partition's rows in batches instead. Inserts into the log queue behind the waiting cleanup for at most this long.",
-        &DROP_LOCK_TIMEOUT_MS,
-        1,
-        60_000,
-        GucContext::Userset,
-        GucFlags::UNIT_MS,
-    );
-}
-
-/// A log table, the column that says how old a row is, and, for tables whose
-/// rows are not all disposable, which rows may go (`@extschema@` is replaced).
-pub struct LogTable {
-    pub table: &'static str,
-    pub time_column: &'static str,
-    pub only_where: Option<&'static str>,
-}
+use super::partitions::{self, Partition};
+use super::registry::LogTable;
+use crate::infra::errors::{invalid_argument, required, spi};
+use crate::infra::gucs::PARTITION_DROP_LOCK_TIMEOUT_MS;
+use crate::infra::installation;
 
 /// Deletes the rows of `log` older than `now() - retention` and returns how many.
 pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32>) -> i64 {
@@ -77,13 +55,13 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
     ))
     .unwrap_or_else(|| invalid_argument("argument \"retention\" gives no cutoff"));
 
-    let table = extension::qualified(log.table);
+    let table = installation::qualified(log.table);
     let partitions = partitions::partitions_of(&table);
     let condition = match log.only_where {
         Some(only) => format!(
             "{} < $1 AND {}",
             log.time_column,
-            only.replace("@extschema@", &extension::schema())
+            only.replace("@extschema@", &installation::schema())
         ),
         None => format!("{} < $1", log.time_column),
     };
@@ -172,7 +150,7 @@ fn lock_exclusively_within_timeout(relation: pg_sys::Oid) -> bool {
         "SELECT pg_catalog.current_setting('lock_timeout')",
     ))
     .unwrap_or_default();
-    set_lock_timeout(&format!("{}ms", DROP_LOCK_TIMEOUT_MS.get()));
+    set_lock_timeout(&format!("{}ms", PARTITION_DROP_LOCK_TIMEOUT_MS.get()));
     let (memory_context, resource_owner) =
         unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
     unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };

@@ -5,39 +5,33 @@
 //! `assert_no_data_loss` first: it refuses unless the DBA asked for it explicitly
 //! with `SET marimo_erp.allow_data_loss = on`.
 
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{raise_with_hint, required, spi};
-use crate::extension;
+use super::errors::{raise_with_hint, required, spi};
+use super::guard::PinnedSearchPath;
+use super::gucs::ALLOW_DATA_LOSS;
+use super::installation;
 
-static ALLOW_DATA_LOSS: GucSetting<bool> = GucSetting::<bool>::new(false);
-
-pub fn register_gucs() {
-    GucRegistry::define_bool_guc(
-        c"marimo_erp.allow_data_loss",
-        c"Lets ALTER EXTENSION marimo_erp UPDATE TO an older version drop tables that hold rows.",
-        c"Rollback scripts refuse to drop a non-empty table unless this is on. Set it only in the session doing the rollback.",
-        &ALLOW_DATA_LOSS,
-        GucContext::Userset,
-        GucFlags::default(),
-    );
-}
+pgrx::extension_sql_file!(
+    "versioning.sql",
+    name = "versioning",
+    requires = [assert_no_data_loss]
+);
 
 /// Refuses, with SQLSTATE 55000, to drop `tables` (names in the extension's
 /// schema) on the way back to `target_version` while any of them holds a row,
 /// unless `marimo_erp.allow_data_loss` is on.
 #[pg_extern(volatile, parallel_unsafe)]
 pub fn assert_no_data_loss(target_version: Option<&str>, tables: Option<Array<&str>>) {
-    let _search_path = crate::security::PinnedSearchPath::new();
+    let _search_path = PinnedSearchPath::new();
     let target_version = required(target_version, "target_version");
     let tables = required(tables, "tables");
     if ALLOW_DATA_LOSS.get() {
         return;
     }
     for table in tables.iter().flatten() {
-        let name = extension::qualified(&extension::quote_ident(table));
+        let name = installation::qualified(&installation::quote_ident(table));
         let has_rows = spi(Spi::get_one::<bool>(&format!(
             "SELECT EXISTS (SELECT FROM {name})"
         )))

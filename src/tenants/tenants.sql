@@ -1,4 +1,5 @@
--- Tenants (seed migration 001_create_tenants, extension version 0.1.0).
+-- Tenants (seed migration 001_create_tenants, extension version 0.1.0; roles and
+-- row-level security since 0.7.0).
 --
 -- Every other table of the extension is tenant-scoped: it carries tenant_id,
 -- which leads its primary key and every unique constraint, so that rows of one
@@ -87,7 +88,12 @@ COMMENT ON COLUMN @extschema@.tenants.updated_at IS 'When the row was last updat
 
 COMMENT ON FUNCTION @extschema@.set_updated_at() IS
     'Trigger function: sets NEW.updated_at to the transaction timestamp on every UPDATE.';
-COMMENT ON FUNCTION @extschema@.enable_tenancy(regclass, uuid) IS
-    'Makes an existing table tenant-scoped: adds tenant_id with a foreign key to tenants (ON DELETE CASCADE) and an index, fills NULL tenant_id with the given tenant, sets NOT NULL when no NULL is left. Returns the actions taken; a second call changes nothing.';
-COMMENT ON FUNCTION @extschema@.assert_no_data_loss(text, text[]) IS
-    'Used by rollback scripts: refuses (SQLSTATE 55000) to go back to the given version while a table of the extension it would drop (named in tables) holds rows, unless marimo_erp.allow_data_loss is on.';
+
+REVOKE ALL ON FUNCTION @extschema@.set_updated_at() FROM PUBLIC;
+
+-- Operators: everything but DDL. A tenant reads its own row and edits its name
+-- and settings; plan, limits and status are the operators'.
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.tenants TO marimo_admin;
+GRANT SELECT ON @extschema@.tenants TO marimo_app;
+GRANT UPDATE (name, settings) ON @extschema@.tenants TO marimo_app;
+SELECT @extschema@.isolate_tenant_rows('@extschema@.tenants');

@@ -175,3 +175,12 @@ COMMENT ON COLUMN @extschema@.scheduled_reports.last_error IS 'Error message of 
 COMMENT ON COLUMN @extschema@.scheduled_reports.created_by IS 'User (of the application) who created the report.';
 COMMENT ON COLUMN @extschema@.scheduled_reports.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.scheduled_reports.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+
+-- Privileges and isolation (0.7.0): operators manage every row; applications
+-- their tenant's, under row-level security.
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    @extschema@.analytics_queries, @extschema@.dashboards, @extschema@.scheduled_reports
+    TO marimo_admin, marimo_app;
+SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
+  FROM pg_catalog.unnest(ARRAY['@extschema@.analytics_queries', '@extschema@.dashboards',
+                               '@extschema@.scheduled_reports']::pg_catalog.regclass[]) AS t;

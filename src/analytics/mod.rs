@@ -3,7 +3,7 @@
 //! tenant-scoped, searchable and counted by `check_tenant_limit`.
 
 pgrx::extension_sql_file!(
-    "../sql/analytics.sql",
+    "analytics.sql",
     name = "analytics",
-    requires = ["tenants"]
+    requires = ["tenants", "tenancy", set_updated_at, isolate_tenant_rows]
 );

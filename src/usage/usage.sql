@@ -1,4 +1,6 @@
--- Usage tracking (seed migration 005_create_usage_tracking, extension version 0.5.0).
+-- Usage tracking (seed migration 005_create_usage_tracking, extension version 0.5.0;
+-- logs partitioned by day, rollups and idempotency keys since 0.6.0, privileges
+-- and isolation since 0.7.0).
 --
 -- usage_metrics is a rollup: one row per tenant, metric and UTC hour, kept by
 -- record_usage() with an upsert, so limits and aggregates read a few hundred
@@ -194,9 +196,12 @@ COMMENT ON COLUMN @extschema@.usage_idempotency_keys.period_start IS 'UTC hour t
 COMMENT ON COLUMN @extschema@.usage_idempotency_keys.created_at IS 'When the key was first seen; retention is measured from it.';
 
 -- API usage feeds the rollup (0.6.0), once per statement over all its rows, so
--- aggregate_usage_metrics() and check_tenant_limit() never read raw logs.
+-- aggregate_usage_metrics() and check_tenant_limit() never read raw logs. It
+-- writes usage_metrics, which the inserting application may not (0.7.0): it
+-- runs as its owner, with a locked search_path.
 CREATE FUNCTION @extschema@.rollup_api_usage() RETURNS trigger
     LANGUAGE plpgsql
+    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -228,58 +233,6 @@ CREATE TRIGGER api_usage_logs_rollup AFTER INSERT ON @extschema@.api_usage_logs
 COMMENT ON FUNCTION @extschema@.rollup_api_usage() IS
     'Statement trigger on api_usage_logs: adds the inserted requests to usage_metrics as api_requests, api_response_time_ms and api_server_errors (status >= 500) per tenant and UTC hour.';
 
--- The seed's "Monitoring" queries, over the extension's own tables. security_invoker:
--- a caller sees only the statistics its own privileges show.
-CREATE VIEW @extschema@.monitoring_table_sizes WITH (security_invoker = true) AS
-SELECT n.nspname AS schemaname,
-       c.relname AS tablename,
-       pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(c.oid)) AS size,
-       pg_catalog.pg_total_relation_size(c.oid) AS total_bytes,
-       pg_catalog.pg_relation_size(c.oid) AS table_bytes,
-       pg_catalog.pg_indexes_size(c.oid) AS index_bytes
-  FROM pg_catalog.pg_depend d
-  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'marimo_erp'
-  JOIN pg_catalog.pg_class c ON c.oid = d.objid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-   AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
-   AND d.deptype = 'e'
-   AND c.relkind IN ('r', 'p')
- ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, c.relname;
-
-COMMENT ON VIEW @extschema@.monitoring_table_sizes IS 'Size of every marimo_erp table with its indexes and TOAST, largest first (the seed''s "Table Sizes" query).';
-COMMENT ON COLUMN @extschema@.monitoring_table_sizes.schemaname IS 'Schema of the table.';
-COMMENT ON COLUMN @extschema@.monitoring_table_sizes.tablename IS 'Name of the table.';
-COMMENT ON COLUMN @extschema@.monitoring_table_sizes.size IS 'Total size, human-readable.';
-COMMENT ON COLUMN @extschema@.monitoring_table_sizes.total_bytes IS 'Total size in bytes: table, indexes and TOAST.';
-COMMENT ON COLUMN @extschema@.monitoring_table_sizes.table_bytes IS 'Size of the table''s main fork in bytes.';
-COMMENT ON COLUMN @extschema@.monitoring_table_sizes.index_bytes IS 'Size of the table''s indexes in bytes.';
-
-CREATE VIEW @extschema@.monitoring_index_usage WITH (security_invoker = true) AS
-SELECT s.schemaname,
-       s.relname AS tablename,
-       s.indexrelname AS indexname,
-       s.idx_scan,
-       s.idx_tup_read,
-       s.idx_tup_fetch,
-       pg_catalog.pg_relation_size(s.indexrelid) AS index_bytes
-  FROM pg_catalog.pg_stat_user_indexes s
-  JOIN pg_catalog.pg_depend d ON d.objid = s.relid
-  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'marimo_erp'
- WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-   AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
-   AND d.deptype = 'e'
- ORDER BY s.idx_scan DESC, s.indexrelname;
-
-COMMENT ON VIEW @extschema@.monitoring_index_usage IS 'How often each index of a marimo_erp table is used, most used first (the seed''s "Index Usage" query); idx_scan = 0 marks candidates for removal.';
-COMMENT ON COLUMN @extschema@.monitoring_index_usage.schemaname IS 'Schema of the table.';
-COMMENT ON COLUMN @extschema@.monitoring_index_usage.tablename IS 'Table the index belongs to.';
-COMMENT ON COLUMN @extschema@.monitoring_index_usage.indexname IS 'Name of the index.';
-COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_scan IS 'Number of index scans since statistics were last reset.';
-COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_tup_read IS 'Index entries returned by scans of the index.';
-COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_tup_fetch IS 'Live table rows fetched by simple index scans of the index.';
-COMMENT ON COLUMN @extschema@.monitoring_index_usage.index_bytes IS 'Size of the index in bytes.';
-
 COMMENT ON FUNCTION @extschema@.record_usage(uuid, text, numeric, timestamptz, text) IS
     'Adds value to the tenant''s usage_metrics row for the UTC hour of at (sum, count, min, max) and returns that hour; concurrent calls lose nothing; a repeated idempotency_key counts once.';
 COMMENT ON FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text) IS
@@ -292,7 +245,36 @@ COMMENT ON FUNCTION @extschema@.cleanup_api_usage_logs(interval, integer) IS
     'Deletes api_usage_logs rows older than retention (default 90 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
 COMMENT ON FUNCTION @extschema@.cleanup_idempotency_keys(interval, integer) IS
     'Forgets record_usage idempotency keys older than retention (default 35 days), in batches; returns the number removed.';
-COMMENT ON FUNCTION @extschema@.create_log_partitions(text, date, date) IS
-    'Creates the daily partitions of a log table (webhook_logs, integration_logs, user_activities, api_usage_logs) for every UTC day from from_day to to_day that no partition covers yet, moving matching rows out of the default partition; returns how many it created.';
-COMMENT ON FUNCTION @extschema@.run_maintenance(interval) IS
-    'Creates the daily log partitions from yesterday to premake ahead (default 7 days) and runs every cleanup with its default retention; returns what it did. Schedule it at least daily, e.g. with pg_cron.';
+
+-- Privileges and isolation (0.7.0). Operators: everything but DDL. Usage is
+-- written only by record_usage() and the API usage rollup: an application that
+-- could write it could rewrite its own bill. Logs are append-only for applications.
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    @extschema@.usage_metrics, @extschema@.usage_idempotency_keys, @extschema@.user_activities,
+    @extschema@.api_usage_logs
+    TO marimo_admin;
+GRANT SELECT, INSERT ON @extschema@.user_activities, @extschema@.api_usage_logs TO marimo_app;
+GRANT SELECT ON @extschema@.usage_metrics, @extschema@.usage_idempotency_keys TO marimo_app;
+SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
+  FROM pg_catalog.unnest(ARRAY['@extschema@.usage_metrics', '@extschema@.usage_idempotency_keys',
+                               '@extschema@.user_activities', '@extschema@.user_activities_default',
+                               '@extschema@.api_usage_logs', '@extschema@.api_usage_logs_default'
+                              ]::pg_catalog.regclass[]) AS t;
+
+REVOKE ALL ON FUNCTION
+    @extschema@.rollup_api_usage(),
+    @extschema@.check_tenant_limit(uuid, text, bigint),
+    @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text),
+    @extschema@.record_usage(uuid, text, numeric, timestamptz, text),
+    @extschema@.cleanup_activity_logs(interval, integer), @extschema@.cleanup_api_usage_logs(interval, integer),
+    @extschema@.cleanup_idempotency_keys(interval, integer)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.check_tenant_limit(uuid, text, bigint),
+    @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text),
+    @extschema@.record_usage(uuid, text, numeric, timestamptz, text)
+    TO marimo_app, marimo_admin;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.cleanup_activity_logs(interval, integer), @extschema@.cleanup_api_usage_logs(interval, integer),
+    @extschema@.cleanup_idempotency_keys(interval, integer)
+    TO marimo_admin;

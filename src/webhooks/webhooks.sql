@@ -1,10 +1,19 @@
--- Webhooks (seed migration 003_create_webhooks, extension version 0.3.0).
+-- Webhooks (seed migration 003_create_webhooks, extension version 0.3.0; logs
+-- partitioned by day since 0.6.0, privileges and isolation since 0.7.0, signed
+-- delivery by the background worker since 0.8.0).
 --
 -- An event is stored once in webhook_events and fanned out to one
 -- webhook_deliveries row per subscribed endpoint; the worker claims due pending
 -- deliveries by next_attempt_at and appends one webhook_logs row per HTTP attempt.
 -- Secrets follow the Standard Webhooks format (whsec_ + base64); webhook_logs is
 -- append-only and purged in batches by cleanup_webhook_logs.
+--
+-- Delivery (0.8.0): the background worker claims due deliveries, endpoint by
+-- endpoint, with a lease (lease_token, lease_expires_at), sends them signed as
+-- Standard Webhooks outside any transaction, and records each attempt in
+-- webhook_logs. Each webhook has its retry schedule, an in-flight cap, and
+-- health thresholds past which it is disabled. A rotated secret keeps signing
+-- for a grace period (webhook_secrets).
 
 CREATE TABLE @extschema@.webhooks (
     tenant_id               uuid        NOT NULL,
@@ -25,6 +34,12 @@ CREATE TABLE @extschema@.webhooks (
     disabled_reason         text,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    retry_schedule          interval[]  NOT NULL
+        DEFAULT '{"5 seconds","5 minutes","30 minutes","2 hours","5 hours","10 hours","10 hours"}'::interval[],
+    max_in_flight           integer     NOT NULL DEFAULT 8,
+    disable_after_failures  integer     NOT NULL DEFAULT 100,
+    disable_after           interval    NOT NULL DEFAULT '5 days'::interval,
+    failing_since           timestamptz,
     CONSTRAINT webhooks_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT webhooks_tenant_id_name_key UNIQUE (tenant_id, name),
     CONSTRAINT webhooks_tenant_id_fkey FOREIGN KEY (tenant_id)
@@ -38,7 +53,14 @@ CREATE TABLE @extschema@.webhooks (
     CONSTRAINT webhooks_max_attempts_check CHECK (max_attempts BETWEEN 1 AND 50),
     CONSTRAINT webhooks_timeout_ms_check CHECK (timeout_ms BETWEEN 100 AND 120000),
     CONSTRAINT webhooks_custom_headers_check CHECK (pg_catalog.jsonb_typeof(custom_headers) = 'object'),
-    CONSTRAINT webhooks_failure_count_check CHECK (failure_count >= 0)
+    CONSTRAINT webhooks_failure_count_check CHECK (failure_count >= 0),
+    CONSTRAINT webhooks_retry_schedule_check CHECK (
+        pg_catalog.cardinality(retry_schedule) BETWEEN 1 AND 50
+        AND pg_catalog.array_position(retry_schedule, NULL) IS NULL
+        AND '00:00:00'::interval < ALL (retry_schedule)),
+    CONSTRAINT webhooks_max_in_flight_check CHECK (max_in_flight BETWEEN 1 AND 256),
+    CONSTRAINT webhooks_disable_after_failures_check CHECK (disable_after_failures >= 1),
+    CONSTRAINT webhooks_disable_after_check CHECK (disable_after > '00:00:00'::interval)
 );
 
 CREATE INDEX webhooks_tenant_id_is_active_idx ON @extschema@.webhooks (tenant_id, is_active);
@@ -69,6 +91,37 @@ COMMENT ON COLUMN @extschema@.webhooks.disabled_at IS 'When the endpoint was dis
 COMMENT ON COLUMN @extschema@.webhooks.disabled_reason IS 'Why the endpoint was disabled, e.g. too many consecutive failures or HTTP 410 Gone.';
 COMMENT ON COLUMN @extschema@.webhooks.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.webhooks.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.webhooks.retry_schedule IS 'Delays before each retry (the last repeats): Svix''s 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, each with ±20 % jitter; a 429 or a timeout waits at least 60 s.';
+COMMENT ON COLUMN @extschema@.webhooks.max_in_flight IS 'Most requests to this endpoint in flight at once (1-256).';
+COMMENT ON COLUMN @extschema@.webhooks.disable_after_failures IS 'Consecutive failed attempts after which the endpoint is disabled.';
+COMMENT ON COLUMN @extschema@.webhooks.disable_after IS 'How long the endpoint may fail without a success before it is disabled.';
+COMMENT ON COLUMN @extschema@.webhooks.failing_since IS 'When the current run of failures began; NULL after a success.';
+
+-- Previous secrets of rotated webhooks (0.8.0).
+CREATE TABLE @extschema@.webhook_secrets (
+    tenant_id   uuid        NOT NULL,
+    webhook_id  uuid        NOT NULL,
+    secret      text        NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT webhook_secrets_pkey PRIMARY KEY (tenant_id, webhook_id, secret),
+    CONSTRAINT webhook_secrets_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+    CONSTRAINT webhook_secrets_webhook_id_fkey FOREIGN KEY (tenant_id, webhook_id)
+        REFERENCES @extschema@.webhooks (tenant_id, id) ON DELETE CASCADE,
+    CONSTRAINT webhook_secrets_secret_check CHECK (secret ~ '^whsec_[A-Za-z0-9+/]+={0,2}$')
+);
+
+CREATE INDEX webhook_secrets_expires_at_idx ON @extschema@.webhook_secrets (expires_at);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.webhook_secrets', '');
+
+COMMENT ON TABLE @extschema@.webhook_secrets IS 'Previous secrets of rotated webhooks: requests carry a signature with each until it expires.';
+COMMENT ON COLUMN @extschema@.webhook_secrets.tenant_id IS 'Tenant of the webhook.';
+COMMENT ON COLUMN @extschema@.webhook_secrets.webhook_id IS 'Webhook whose secret this was.';
+COMMENT ON COLUMN @extschema@.webhook_secrets.secret IS 'The previous secret (whsec_ + base64); never readable by marimo_app.';
+COMMENT ON COLUMN @extschema@.webhook_secrets.expires_at IS 'End of the grace period: from then on, requests are no longer signed with it.';
+COMMENT ON COLUMN @extschema@.webhook_secrets.created_at IS 'When the secret was rotated out.';
 
 CREATE TABLE @extschema@.webhook_events (
     tenant_id               uuid        NOT NULL,
@@ -119,6 +172,8 @@ CREATE TABLE @extschema@.webhook_deliveries (
     delivered_at            timestamptz,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    lease_token             uuid,
+    lease_expires_at        timestamptz,
     CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT webhook_deliveries_tenant_id_webhook_id_event_id_key UNIQUE (tenant_id, webhook_id, event_id),
     CONSTRAINT webhook_deliveries_tenant_id_fkey FOREIGN KEY (tenant_id)
@@ -141,6 +196,13 @@ CREATE INDEX webhook_deliveries_tenant_id_status_idx ON @extschema@.webhook_deli
 CREATE INDEX webhook_deliveries_next_attempt_at_idx ON @extschema@.webhook_deliveries (next_attempt_at)
     WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_tenant_id_created_at_idx ON @extschema@.webhook_deliveries (tenant_id, created_at);
+CREATE INDEX webhook_deliveries_lease_expires_at_idx ON @extschema@.webhook_deliveries (lease_expires_at)
+    WHERE status = 'in_progress';
+-- The worker's per-endpoint queues: each endpoint's due deliveries, oldest first.
+CREATE INDEX webhook_deliveries_due_idx ON @extschema@.webhook_deliveries (tenant_id, webhook_id, next_attempt_at)
+    WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_lapsed_idx ON @extschema@.webhook_deliveries (tenant_id, webhook_id, lease_expires_at)
+    WHERE status = 'in_progress';
 
 CREATE TRIGGER webhook_deliveries_set_updated_at BEFORE UPDATE ON @extschema@.webhook_deliveries
     FOR EACH ROW EXECUTE FUNCTION @extschema@.set_updated_at();
@@ -164,6 +226,8 @@ COMMENT ON COLUMN @extschema@.webhook_deliveries.last_error IS 'Error of the lat
 COMMENT ON COLUMN @extschema@.webhook_deliveries.delivered_at IS 'When the endpoint accepted the event with a 2xx response; required when status is succeeded.';
 COMMENT ON COLUMN @extschema@.webhook_deliveries.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.webhook_deliveries.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.webhook_deliveries.lease_token IS 'Token of the worker''s claim on an in_progress attempt; its outcome is recorded only under it.';
+COMMENT ON COLUMN @extschema@.webhook_deliveries.lease_expires_at IS 'When an in_progress attempt''s claim lapses (the endpoint''s timeout plus a margin) and the delivery may be claimed again.';
 
 CREATE TABLE @extschema@.webhook_logs (
     tenant_id               uuid        NOT NULL,
@@ -231,5 +295,72 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.webhook_logs_default', '
 COMMENT ON TABLE @extschema@.webhook_logs_default IS
     'Rows of webhook_logs outside every daily partition, and the template of the daily partitions; run_maintenance() moves its rows into the partitions it creates.';
 
+-- Privileges and isolation (0.7.0). Operators: everything but DDL. Applications:
+-- their tenant's rows under row-level security; webhook_logs is append-only for
+-- them, webhooks.secret can be set, never read back, and rotated-out secrets are
+-- the operators' alone.
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    @extschema@.webhooks, @extschema@.webhook_secrets, @extschema@.webhook_events, @extschema@.webhook_deliveries,
+    @extschema@.webhook_logs
+    TO marimo_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.webhook_events, @extschema@.webhook_deliveries TO marimo_app;
+GRANT SELECT, INSERT ON @extschema@.webhook_logs TO marimo_app;
+GRANT SELECT (tenant_id, id, name, description, url, event_types, is_active, max_attempts, timeout_ms,
+              custom_headers, failure_count, last_success_at, last_failure_at, disabled_at, disabled_reason,
+              created_at, updated_at, retry_schedule, max_in_flight, disable_after_failures, disable_after,
+              failing_since)
+    ON @extschema@.webhooks TO marimo_app;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.webhooks TO marimo_app;
+SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
+  FROM pg_catalog.unnest(ARRAY['@extschema@.webhooks', '@extschema@.webhook_secrets', '@extschema@.webhook_events',
+                               '@extschema@.webhook_deliveries', '@extschema@.webhook_logs',
+                               '@extschema@.webhook_logs_default']::pg_catalog.regclass[]) AS t;
+
+-- The signature functions are pure: for everyone.
+REVOKE ALL ON FUNCTION
+    @extschema@.webhook_generate_secret(), @extschema@.webhook_sign(text, text, bigint, text),
+    @extschema@.webhook_verify(text, text, bigint, text, text, integer)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.webhook_generate_secret(), @extschema@.webhook_sign(text, text, bigint, text),
+    @extschema@.webhook_verify(text, text, bigint, text, text, integer)
+    TO PUBLIC;
+REVOKE ALL ON FUNCTION
+    @extschema@.create_webhook(uuid, text, text[], text),
+    @extschema@.emit_webhook_event(uuid, text, jsonb, text),
+    @extschema@.rotate_webhook_secret(uuid, uuid, text, interval),
+    @extschema@.enable_webhook(uuid, uuid),
+    @extschema@.retry_webhook_delivery(uuid, uuid),
+    @extschema@.replay_webhook_deliveries(uuid, uuid, timestamptz),
+    @extschema@.cleanup_webhook_logs(interval, integer)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.create_webhook(uuid, text, text[], text),
+    @extschema@.emit_webhook_event(uuid, text, jsonb, text),
+    @extschema@.rotate_webhook_secret(uuid, uuid, text, interval),
+    @extschema@.enable_webhook(uuid, uuid),
+    @extschema@.retry_webhook_delivery(uuid, uuid),
+    @extschema@.replay_webhook_deliveries(uuid, uuid, timestamptz)
+    TO marimo_app, marimo_admin;
+GRANT EXECUTE ON FUNCTION @extschema@.cleanup_webhook_logs(interval, integer) TO marimo_admin;
+
 COMMENT ON FUNCTION @extschema@.cleanup_webhook_logs(interval, integer) IS
     'Deletes webhook_logs rows older than retention (default 30 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
+COMMENT ON FUNCTION @extschema@.webhook_generate_secret() IS
+    'A new Standard Webhooks secret: whsec_ followed by the base64 of 32 random bytes.';
+COMMENT ON FUNCTION @extschema@.webhook_sign(text, text, bigint, text) IS
+    'Standard Webhooks v1 signature (v1,<base64>) of msg_id.timestamp.payload, HMAC-SHA256 keyed by the base64-decoded secret.';
+COMMENT ON FUNCTION @extschema@.webhook_verify(text, text, bigint, text, text, integer) IS
+    'True when any v1 entry of the webhook-signature header matches (constant-time) and the timestamp is within tolerance_seconds of now; unknown versions are ignored; a malformed secret is an error.';
+COMMENT ON FUNCTION @extschema@.create_webhook(uuid, text, text[], text) IS
+    'Registers an endpoint (http or https URL with a host and no credentials) for event types (* , exact, or prefixes like invoice.*); generates a secret when none is given. Returns its id.';
+COMMENT ON FUNCTION @extschema@.emit_webhook_event(uuid, text, jsonb, text) IS
+    'Stores an event and one delivery per active matching webhook of the tenant; a repeated idempotency_key returns the first event and delivers nothing again. Wakes the delivery worker at commit.';
+COMMENT ON FUNCTION @extschema@.rotate_webhook_secret(uuid, uuid, text, interval) IS
+    'Replaces a webhook''s secret (generated when none is given), keeping the old one for grace (default 24 hours) so requests carry both signatures meanwhile. Returns the new secret.';
+COMMENT ON FUNCTION @extschema@.enable_webhook(uuid, uuid) IS
+    'Re-enables a disabled webhook and resets its failure count; its pending deliveries go out again.';
+COMMENT ON FUNCTION @extschema@.retry_webhook_delivery(uuid, uuid) IS
+    'Sends a failed, pending or cancelled delivery again now, with one more attempt.';
+COMMENT ON FUNCTION @extschema@.replay_webhook_deliveries(uuid, uuid, timestamptz) IS
+    'Sends again every failed delivery of a webhook created since the given time; returns how many.';

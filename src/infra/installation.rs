@@ -1,13 +1,14 @@
-//! Where the extension lives. Its objects are in the schema chosen at
-//! `CREATE EXTENSION`, so every statement the Rust code runs is qualified with
-//! that schema, looked up once per backend and per installation.
+//! Where the extension lives and which version of its SQL is installed. Its
+//! objects are in the schema chosen at `CREATE EXTENSION`, so every statement
+//! the Rust code runs is qualified with that schema, looked up once per backend
+//! and per installation.
 
 use std::cell::RefCell;
 
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{raise, spi};
+use super::errors::{invalid_argument, raise, spi};
 
 /// What the Rust code needs to know of the installed extension.
 #[derive(Clone)]
@@ -77,10 +78,68 @@ pub fn qualified(relation: &str) -> String {
 /// `quote_ident` does, so that no name can end the identifier and inject SQL.
 pub fn quote_ident(name: &str) -> String {
     let Ok(name) = std::ffi::CString::new(name) else {
-        crate::errors::invalid_argument("identifier must not contain a NUL character");
+        invalid_argument("identifier must not contain a NUL character");
     };
     // quote_identifier returns its argument or a palloc'd copy; both outlive this call.
     unsafe { std::ffi::CStr::from_ptr(pg_sys::quote_identifier(name.as_ptr())) }
         .to_string_lossy()
         .into_owned()
+}
+
+/// The installed version of the extension's SQL, as `(major, minor, patch)`, or
+/// `None` when the extension is not installed in this database. The library can
+/// be newer than the SQL (between installing it and `ALTER EXTENSION UPDATE`),
+/// so code that needs the objects of a version asks here first. During an
+/// update script this is already the version being installed.
+pub fn installed_version() -> Option<(u32, u32, u32)> {
+    let oid = unsafe { pg_sys::get_extension_oid(c"marimo_erp".as_ptr(), true) };
+    if oid == pg_sys::InvalidOid {
+        return None;
+    }
+    let version = spi(Spi::get_one_with_args::<String>(
+        "SELECT extversion FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) $1",
+        &[oid.into()],
+    ))?;
+    parse_version(&version)
+}
+
+/// Whether the installed SQL is at least `version` (`"0.7.0"`).
+pub fn installed_at_least(version: &str) -> bool {
+    match (installed_version(), parse_version(version)) {
+        (Some(installed), Some(wanted)) => installed >= wanted,
+        _ => false,
+    }
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text.split('.').map(|part| part.parse::<u32>().ok());
+    let version = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(version)
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    #[pg_test]
+    fn extension_schema_is_found_and_quoted() {
+        assert_eq!(super::qualified("tenants"), "public.tenants");
+        assert_eq!(super::quote_ident("tenants"), "tenants");
+        assert_eq!(super::quote_ident("Mixed Case"), "\"Mixed Case\"");
+        assert_eq!(
+            super::quote_ident("x\"; DROP TABLE t; --"),
+            "\"x\"\"; DROP TABLE t; --\""
+        );
+    }
+
+    #[pg_test]
+    fn installed_version_is_read_and_compared() {
+        assert!(super::installed_version().is_some());
+        assert!(super::installed_at_least("0.1.0"));
+        assert!(!super::installed_at_least("99.0.0"));
+        assert_eq!(super::parse_version("0.10.2"), Some((0, 10, 2)));
+        assert_eq!(super::parse_version("0.8"), None);
+        assert_eq!(super::parse_version("0.8.0.1"), None);
+    }
 }

@@ -1,0 +1,90 @@
+//! Every setting of marimo_erp, registered in one place: `init` from `_PG_init`.
+//!
+//! Settings whose context is `Postmaster` can be registered only while
+//! `shared_preload_libraries` is processed, so they are registered only then.
+
+use std::ffi::CString;
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+
+/// `marimo_erp.allow_data_loss`: lets a rollback drop tables that hold rows.
+pub static ALLOW_DATA_LOSS: GucSetting<bool> = GucSetting::<bool>::new(false);
+
+/// `marimo_erp.tenant_id`: the session's tenant, written by `set_tenant(..., for_session => true)`.
+pub static SESSION_TENANT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// The name of `SESSION_TENANT`, for `set_config_option`.
+pub const SESSION_TENANT_NAME: &std::ffi::CStr = c"marimo_erp.tenant_id";
+
+/// `marimo_erp.partition_drop_lock_timeout`: how long a cleanup waits to drop a partition (ms).
+pub static PARTITION_DROP_LOCK_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(200);
+
+/// `marimo_erp.webhook_allow_private_networks`: whether webhooks may reach private addresses.
+pub static WEBHOOK_ALLOW_PRIVATE_NETWORKS: GucSetting<bool> = GucSetting::<bool>::new(false);
+/// `marimo_erp.database`: the database the background worker serves.
+pub static WORKER_DATABASE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"postgres"));
+/// `marimo_erp.webhook_senders`: the worker's sending threads.
+pub static WEBHOOK_SENDERS: GucSetting<i32> = GucSetting::<i32>::new(32);
+
+/// Registers every setting; `preloading` when called under `shared_preload_libraries`.
+pub fn init(preloading: bool) {
+    GucRegistry::define_bool_guc(
+        c"marimo_erp.allow_data_loss",
+        c"Lets ALTER EXTENSION marimo_erp UPDATE TO an older version drop tables that hold rows.",
+        c"Rollback scripts refuse to drop a non-empty table unless this is on. Set it only in the session doing the rollback.",
+        &ALLOW_DATA_LOSS,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.partition_drop_lock_timeout",
+        c"How long a cleanup waits for the lock it needs to drop an expired partition (ms).",
+        c"Past it, the cleanup deletes that partition's rows in batches instead. Inserts into the log queue behind the waiting cleanup for at most this long.",
+        &PARTITION_DROP_LOCK_TIMEOUT_MS,
+        1,
+        60_000,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_string_guc(
+        SESSION_TENANT_NAME,
+        c"The tenant of this session, set by set_tenant(tenant, for_session => true).",
+        c"Only superusers may SET it directly; set_tenant() checks the tenant exists. RESET ALL and DISCARD ALL clear it.",
+        &SESSION_TENANT,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"marimo_erp.webhook_allow_private_networks",
+        c"Lets webhooks reach loopback, private, link-local and metadata addresses.",
+        c"Off by default: such requests are refused before connecting. Turn it on only for tests or trusted networks.",
+        &WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    if preloading {
+        init_startup_settings();
+    }
+}
+
+/// The background worker's settings that only a server start changes.
+fn init_startup_settings() {
+    GucRegistry::define_string_guc(
+        c"marimo_erp.database",
+        c"The database whose webhooks the delivery worker sends.",
+        c"Read when the worker starts; the worker waits until the database and the extension exist.",
+        &WORKER_DATABASE,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.webhook_senders",
+        c"How many requests the delivery worker has in flight at most.",
+        c"Threads of the worker that only send HTTP; the worker's main thread alone uses the database.",
+        &WEBHOOK_SENDERS,
+        1,
+        512,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
+}

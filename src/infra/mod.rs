@@ -1,0 +1,16 @@
+//! The bottom layer: what every room needs and no room owns. Nothing here knows
+//! a table of the extension; everything above may import from here.
+//!
+//! - `errors`: one way to raise an ERROR with a SQLSTATE that names the argument;
+//! - `installation`: where the extension lives (schema, owner, installed version);
+//! - `guard`: execution guards (a pinned `search_path`, the owner's privileges);
+//! - `spi`: running statements, and the SQL files Rust runs;
+//! - `gucs`: every setting of the extension, registered in one place;
+//! - `versioning`: what rollback scripts call before dropping a table.
+
+pub mod errors;
+pub mod guard;
+pub mod gucs;
+pub mod installation;
+pub mod spi;
+pub mod versioning;

@@ -1,0 +1,68 @@
+//! `run_maintenance`: the one job to schedule. It creates the coming days'
+//! partitions of every log and runs every cleanup with its default retention.
+
+use pgrx::datum::{Date, Interval};
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+use super::partitions::create_days;
+use super::registry::{DAILY_PARTITIONED, MAINTAINED};
+use crate::infra::errors::{invalid_argument, raise, required, spi};
+use crate::infra::installation;
+
+/// Creates the daily partitions of every log table from yesterday to `premake`
+/// ahead, then runs every cleanup with its default retention. Returns one row per
+/// thing done. Schedule it (pg_cron, cron) at least daily.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn run_maintenance(
+    premake: default!(Option<Interval>, "'7 days'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(action, String),
+        name!(relation, String),
+        name!(rows, i64),
+    ),
+> {
+    let premake = required(premake, "premake");
+    let days_ahead = spi(Spi::get_one_with_args::<i32>(
+        "SELECT CASE WHEN $1 < pg_catalog.make_interval() OR $1 > pg_catalog.make_interval(days => 366) THEN -1
+                     ELSE pg_catalog.ceil(EXTRACT(epoch FROM $1) / 86400)::integer END",
+        &[premake.into()],
+    ))
+    .unwrap_or(-1);
+    if days_ahead < 0 {
+        invalid_argument("argument \"premake\" must be between 0 and 366 days");
+    }
+    let today = spi(Spi::get_one::<Date>(
+        "SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date",
+    ))
+    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "today is NULL"));
+    let mut done = Vec::new();
+    // From yesterday, so that rows of the day just past have their partition too.
+    let yesterday = spi(Spi::get_one_with_args::<Date>(
+        "SELECT $1 - 1",
+        &[today.into()],
+    ))
+    .unwrap_or(today);
+    for log in DAILY_PARTITIONED {
+        for (name, moved) in create_days(log.table, yesterday, days_ahead + 2) {
+            done.push(("created partition".to_string(), name, moved));
+        }
+    }
+    // The cleanups run through SQL so that their declared default retentions apply.
+    for log in MAINTAINED {
+        let removed = spi(Spi::get_one::<i64>(&format!(
+            "SELECT {}()",
+            installation::qualified(log.cleanup)
+        )))
+        .unwrap_or(0);
+        done.push((
+            "removed expired rows".to_string(),
+            log.table.to_string(),
+            removed,
+        ));
+    }
+    TableIterator::new(done)
+}

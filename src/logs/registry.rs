@@ -1,0 +1,86 @@
+//! The one registry of the tables whose old rows the extension removes: the
+//! four logs partitioned by UTC day, and the tables of the domains whose
+//! finished rows expire. The cleanups, `run_maintenance` and
+//! `create_log_partitions` all read it, so a log is described once.
+
+/// A table with retention: the column that says how old a row is, which rows
+/// may go at all (`@extschema@` is replaced), and the SQL function that cleans it.
+pub struct LogTable {
+    pub table: &'static str,
+    pub time_column: &'static str,
+    pub only_where: Option<&'static str>,
+    pub cleanup: &'static str,
+}
+
+pub const WEBHOOK_LOGS: LogTable = LogTable {
+    table: "webhook_logs",
+    time_column: "created_at",
+    only_where: None,
+    cleanup: "cleanup_webhook_logs",
+};
+
+pub const INTEGRATION_LOGS: LogTable = LogTable {
+    table: "integration_logs",
+    time_column: "created_at",
+    only_where: None,
+    cleanup: "cleanup_integration_logs",
+};
+
+pub const USER_ACTIVITIES: LogTable = LogTable {
+    table: "user_activities",
+    time_column: "created_at",
+    only_where: None,
+    cleanup: "cleanup_activity_logs",
+};
+
+pub const API_USAGE_LOGS: LogTable = LogTable {
+    table: "api_usage_logs",
+    time_column: "created_at",
+    only_where: None,
+    cleanup: "cleanup_api_usage_logs",
+};
+
+/// Idempotency keys of record_usage: a key repeated after its retention counts again.
+pub const USAGE_IDEMPOTENCY_KEYS: LogTable = LogTable {
+    table: "usage_idempotency_keys",
+    time_column: "created_at",
+    only_where: None,
+    cleanup: "cleanup_idempotency_keys",
+};
+
+/// Deliveries that are over: delivered, failed (kept for replay until now) or cancelled.
+pub const FINISHED_WEBHOOK_DELIVERIES: LogTable = LogTable {
+    table: "webhook_deliveries",
+    time_column: "updated_at",
+    only_where: Some("status IN ('succeeded', 'failed', 'cancelled')"),
+    cleanup: "cleanup_webhook_logs",
+};
+
+/// Events no delivery refers to any more.
+pub const SPENT_WEBHOOK_EVENTS: LogTable = LogTable {
+    table: "webhook_events",
+    time_column: "created_at",
+    only_where: Some(
+        "NOT EXISTS (SELECT FROM @extschema@.webhook_deliveries d
+                      WHERE d.tenant_id = webhook_events.tenant_id AND d.event_id = webhook_events.id)",
+    ),
+    cleanup: "cleanup_webhook_logs",
+};
+
+/// The logs partitioned by UTC day on `created_at`.
+pub const DAILY_PARTITIONED: [&LogTable; 4] = [
+    &WEBHOOK_LOGS,
+    &INTEGRATION_LOGS,
+    &USER_ACTIVITIES,
+    &API_USAGE_LOGS,
+];
+
+/// What `run_maintenance` cleans, each through its cleanup function so that the
+/// function's declared default retention applies.
+pub const MAINTAINED: [&LogTable; 5] = [
+    &WEBHOOK_LOGS,
+    &INTEGRATION_LOGS,
+    &USER_ACTIVITIES,
+    &API_USAGE_LOGS,
+    &USAGE_IDEMPOTENCY_KEYS,
+];

@@ -1,0 +1,111 @@
+//! `aggregate_usage_metrics`: a tenant's metric over a time range, from the rollups.
+
+use pgrx::datum::{Timestamp, TimestampWithTimeZone};
+use pgrx::prelude::*;
+use pgrx::{AnyNumeric, PgSqlErrorCode, Uuid};
+
+use super::require_metric_type;
+use crate::infra::errors::{invalid_argument, raise_with_hint, required, spi};
+use crate::infra::guard::PinnedSearchPath;
+use crate::infra::installation;
+use crate::tenancy::access::authorize_tenant;
+use crate::tenants::require_tenant;
+
+/// The widths `aggregate_usage_metrics` can group by, all in UTC.
+const BUCKETS: [&str; 4] = ["hour", "day", "week", "month"];
+
+/// Aggregates a tenant's metric over `[from, to)`, both read as UTC. Without a
+/// bucket: one row for the whole range (samples 0 when there is no data).
+/// With `hour`, `day`, `week` (ISO, from Monday) or `month`: one row per bucket
+/// that has data, in time order. Resolution is the hour of `usage_metrics`.
+// pgrx reads the column names from the inline tuple, so it cannot be a type alias.
+#[allow(clippy::type_complexity)]
+// parallel_restricted: a parallel worker would not see the transaction's tenant.
+#[pg_extern(stable, parallel_restricted)]
+fn aggregate_usage_metrics(
+    tenant: Option<Uuid>,
+    metric_type: Option<&str>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    bucket: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(bucket_start, TimestampWithTimeZone),
+        name!(metric_type, String),
+        name!(total, AnyNumeric),
+        name!(average, Option<AnyNumeric>),
+        name!(minimum, Option<AnyNumeric>),
+        name!(maximum, Option<AnyNumeric>),
+        name!(samples, i64),
+    ),
+> {
+    let _search_path = PinnedSearchPath::new();
+    let tenant = required(tenant, "tenant");
+    let metric_type = require_metric_type(metric_type);
+    let from = required(from, "from");
+    let to = required(to, "to");
+    if from >= to {
+        invalid_argument(format!(
+            "argument \"from\" ({from}) must be earlier than argument \"to\" ({to})"
+        ));
+    }
+    if let Some(bucket) = bucket {
+        if !BUCKETS.contains(&bucket) {
+            raise_with_hint(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("argument \"bucket\" must be hour, day, week or month, got \"{bucket}\""),
+                "Pass NULL for one row over the whole range.",
+            );
+        }
+    }
+    authorize_tenant(tenant, false);
+    require_tenant(tenant);
+
+    let metrics = installation::qualified("usage_metrics");
+    let range = "tenant_id = $1 AND metric_type = $2
+                 AND period_start >= ($3 AT TIME ZONE 'UTC') AND period_start < ($4 AT TIME ZONE 'UTC')";
+    let measures = "pg_catalog.sum(value_sum) / NULLIF(pg_catalog.sum(sample_count), 0),
+                    pg_catalog.min(value_min), pg_catalog.max(value_max),
+                    COALESCE(pg_catalog.sum(sample_count), 0)::bigint";
+    let query = match bucket {
+        None => format!(
+            "SELECT ($3 AT TIME ZONE 'UTC'), $2, COALESCE(pg_catalog.sum(value_sum), 0), {measures}
+               FROM {metrics} WHERE {range}"
+        ),
+        Some(_) => format!(
+            "SELECT pg_catalog.date_trunc($5, period_start, 'UTC') AS bucket_start, $2,
+                    pg_catalog.sum(value_sum), {measures}
+               FROM {metrics} WHERE {range}
+              GROUP BY bucket_start ORDER BY bucket_start"
+        ),
+    };
+    let rows = spi(Spi::connect(|client| {
+        let table = client.select(
+            &query,
+            None,
+            &[
+                tenant.into(),
+                metric_type.into(),
+                from.into(),
+                to.into(),
+                bucket.unwrap_or("hour").into(),
+            ],
+        )?;
+        let mut rows = Vec::with_capacity(table.len());
+        for row in table {
+            rows.push((
+                row.get::<TimestampWithTimeZone>(1)?
+                    .expect("bucket_start is never NULL"),
+                row.get::<String>(2)?.expect("metric_type is never NULL"),
+                row.get::<AnyNumeric>(3)?.expect("total is never NULL"),
+                row.get::<AnyNumeric>(4)?,
+                row.get::<AnyNumeric>(5)?,
+                row.get::<AnyNumeric>(6)?,
+                row.get::<i64>(7)?.expect("samples is never NULL"),
+            ));
+        }
+        Ok::<_, pgrx::spi::SpiError>(rows)
+    }));
+    TableIterator::new(rows)
+}

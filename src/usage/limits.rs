@@ -1,0 +1,249 @@
+//! `check_tenant_limit`: a tenant's usage against its limit of a kind.
+
+use pgrx::prelude::*;
+use pgrx::{PgSqlErrorCode, Uuid};
+
+use super::is_metric_type;
+use crate::infra::errors::{invalid_argument, raise_with_hint, required, spi};
+use crate::infra::guard::PinnedSearchPath;
+use crate::infra::installation;
+use crate::tenancy::access::authorize_tenant;
+use crate::tenants::tenant_not_found;
+
+/// What a limit type measures.
+enum LimitKind {
+    /// `users_count`: limited by `tenants.max_users`; users live outside the extension.
+    Users,
+    /// `storage_bytes`: limited by `tenants.max_storage_bytes`; measured outside the extension.
+    Storage,
+    /// `<table>_count`: the number of the tenant's rows in one of the extension's tables.
+    Rows(&'static str),
+    /// `<metric>_per_month` / `<metric>_per_day`: the metric's total in the current UTC month or day.
+    PerPeriod {
+        metric: String,
+        period: &'static str,
+    },
+    /// Any other key of `tenants.limits`: only the caller knows the current value.
+    Custom,
+}
+
+/// Limit types counted in the extension's own tables.
+const ROW_COUNTS: [(&str, &str); 5] = [
+    ("webhooks_count", "webhooks"),
+    ("dashboards_count", "dashboards"),
+    ("integrations_count", "integrations"),
+    ("analytics_queries_count", "analytics_queries"),
+    ("scheduled_reports_count", "scheduled_reports"),
+];
+
+fn classify_limit(limit_type: &str, configured_for_tenant: bool) -> LimitKind {
+    if limit_type == "users_count" {
+        return LimitKind::Users;
+    }
+    if limit_type == "storage_bytes" {
+        return LimitKind::Storage;
+    }
+    if let Some((_, table)) = ROW_COUNTS.iter().find(|(name, _)| *name == limit_type) {
+        return LimitKind::Rows(table);
+    }
+    for (suffix, period) in [("_per_month", "month"), ("_per_day", "day")] {
+        if let Some(metric) = limit_type.strip_suffix(suffix) {
+            if is_metric_type(metric) {
+                return LimitKind::PerPeriod {
+                    metric: metric.to_string(),
+                    period,
+                };
+            }
+        }
+    }
+    if configured_for_tenant {
+        return LimitKind::Custom;
+    }
+    raise_with_hint(
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!("argument \"limit_type\" is unknown: \"{limit_type}\""),
+        "Use users_count, storage_bytes, webhooks_count, dashboards_count, integrations_count, \
+         analytics_queries_count, scheduled_reports_count, <metric>_per_month, <metric>_per_day, \
+         or a key of the tenant's limits.",
+    )
+}
+
+/// The tenant's state as far as limits are concerned.
+struct TenantLimits {
+    status: String,
+    trial_over_without_subscription: bool,
+    max_users: i64,
+    max_storage_bytes: i64,
+    configured: Option<i64>,
+    has_configured: bool,
+}
+
+fn load_tenant_limits(tenant: Uuid, limit_type: &str) -> TenantLimits {
+    let query = format!(
+        "SELECT status, trial_ends_at IS NOT NULL AND trial_ends_at < pg_catalog.now()
+                       AND subscription_status NOT IN ('active', 'past_due'),
+                max_users::bigint, max_storage_bytes,
+                -- The CHECK constraint allows 5.0 and 1e20; clamp to bigint, i.e. no practical limit.
+                CASE WHEN limits ->> $2 IS NOT NULL
+                     THEN LEAST((limits ->> $2)::numeric, 9223372036854775807)::bigint END,
+                limits ? $2
+           FROM {} WHERE id = $1",
+        installation::qualified("tenants")
+    );
+    let found = spi(Spi::connect(|client| {
+        let table = client.select(&query, Some(1), &[tenant.into(), limit_type.into()])?;
+        let mut found = None;
+        for row in table {
+            found = Some(TenantLimits {
+                status: row.get::<String>(1)?.unwrap_or_default(),
+                trial_over_without_subscription: row.get::<bool>(2)?.unwrap_or(false),
+                max_users: row.get::<i64>(3)?.unwrap_or(0),
+                max_storage_bytes: row.get::<i64>(4)?.unwrap_or(0),
+                configured: row.get::<i64>(5)?,
+                has_configured: row.get::<bool>(6)?.unwrap_or(false),
+            });
+        }
+        Ok::<_, pgrx::spi::SpiError>(found)
+    }));
+    found.unwrap_or_else(|| tenant_not_found(tenant))
+}
+
+/// Measures the tenant's current usage where the extension holds the data.
+fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
+    let (query, args): (String, Vec<pgrx::datum::DatumWithOid>) = match kind {
+        LimitKind::Rows(table) => (
+            format!(
+                "SELECT pg_catalog.count(*) FROM {} WHERE tenant_id = $1",
+                installation::qualified(table)
+            ),
+            vec![tenant.into()],
+        ),
+        LimitKind::PerPeriod { metric, period } => (
+            format!(
+                // The window is the UTC day or month, whatever the session's time zone:
+                // the arithmetic is on timestamp (without time zone) values read as UTC.
+                "SELECT LEAST(COALESCE(pg_catalog.ceil(pg_catalog.sum(value_sum)), 0),
+                              9223372036854775807)::bigint
+                   FROM {}, LATERAL (SELECT pg_catalog.date_trunc($3, pg_catalog.now() AT TIME ZONE 'UTC') AS start) w
+                  WHERE tenant_id = $1 AND metric_type = $2
+                    AND period_start >= (w.start AT TIME ZONE 'UTC')
+                    AND period_start < ((w.start + ('1 ' || $3)::interval) AT TIME ZONE 'UTC')",
+                installation::qualified("usage_metrics")
+            ),
+            vec![tenant.into(), metric.as_str().into(), (*period).into()],
+        ),
+        LimitKind::Users | LimitKind::Storage | LimitKind::Custom => raise_with_hint(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("argument \"current_value\" is required for limit type \"{limit_type}\""),
+            "marimo_erp does not hold this data; pass the tenant's current value.",
+        ),
+    };
+    spi(Spi::get_one_with_args::<i64>(&query, &args)).unwrap_or(0)
+}
+
+/// Checks a tenant's usage against its limit of `limit_type`. `allowed` is
+/// `current_value <= limit_value`; a suspended or cancelled tenant, or one whose
+/// trial is over without an active subscription, is never allowed. Without
+/// `current_value` the usage is measured where the extension holds the data.
+// pgrx reads the column names from the inline tuple, so it cannot be a type alias.
+#[allow(clippy::type_complexity)]
+// parallel_restricted: a parallel worker would not see the transaction's tenant.
+#[pg_extern(stable, parallel_restricted)]
+fn check_tenant_limit(
+    tenant: Option<Uuid>,
+    limit_type: Option<&str>,
+    current_value: default!(Option<i64>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(allowed, bool),
+        name!(limit_type, String),
+        name!(current_value, i64),
+        name!(limit_value, Option<i64>),
+        name!(remaining, Option<i64>),
+        name!(reason, Option<String>),
+    ),
+> {
+    let _search_path = PinnedSearchPath::new();
+    let tenant = required(tenant, "tenant");
+    let limit_type = required(limit_type, "limit_type");
+    if let Some(value) = current_value {
+        if value < 0 {
+            invalid_argument(format!(
+                "argument \"current_value\" must not be negative, got {value}"
+            ));
+        }
+    }
+    authorize_tenant(tenant, false);
+    let limits = load_tenant_limits(tenant, limit_type);
+    let kind = classify_limit(limit_type, limits.has_configured);
+    let limit_value = match kind {
+        LimitKind::Users => Some(limits.max_users),
+        LimitKind::Storage => Some(limits.max_storage_bytes),
+        _ => limits.configured,
+    };
+    let current = current_value.unwrap_or_else(|| measure_usage(tenant, limit_type, &kind));
+    let remaining = limit_value.map(|limit| (limit - current).max(0));
+    let refusal = match limits.status.as_str() {
+        "suspended" => Some("tenant is suspended".to_string()),
+        "cancelled" => Some("tenant is cancelled".to_string()),
+        _ if limits.trial_over_without_subscription => {
+            Some("trial has ended and the tenant has no active subscription".to_string())
+        }
+        _ => match limit_value {
+            Some(limit) if current > limit => Some(format!(
+                "{limit_type} {current} exceeds the limit of {limit}"
+            )),
+            _ => None,
+        },
+    };
+    TableIterator::once((
+        refusal.is_none(),
+        limit_type.to_string(),
+        current,
+        limit_value,
+        remaining,
+        refusal,
+    ))
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    #[pg_test]
+    fn limit_types_classify_by_name() {
+        assert!(matches!(
+            classify_limit("users_count", false),
+            LimitKind::Users
+        ));
+        assert!(matches!(
+            classify_limit("storage_bytes", false),
+            LimitKind::Storage
+        ));
+        assert!(matches!(
+            classify_limit("webhooks_count", false),
+            LimitKind::Rows("webhooks")
+        ));
+        assert!(matches!(
+            classify_limit("api_calls_per_month", false),
+            LimitKind::PerPeriod { ref metric, period: "month" } if metric == "api_calls"
+        ));
+        assert!(matches!(
+            classify_limit("emails_sent_per_day", false),
+            LimitKind::PerPeriod { ref metric, period: "day" } if metric == "emails_sent"
+        ));
+        assert!(matches!(classify_limit("seats", true), LimitKind::Custom));
+    }
+
+    #[pg_test(error = "argument \"limit_type\" is unknown: \"seats\"")]
+    fn unknown_limit_type_is_an_error() {
+        classify_limit("seats", false);
+    }
+
+    #[pg_test(error = "argument \"limit_type\" is unknown: \"Bad Metric_per_month\"")]
+    fn per_period_limit_needs_a_metric_type() {
+        classify_limit("Bad Metric_per_month", false);
+    }
+}

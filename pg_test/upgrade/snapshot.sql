@@ -2,12 +2,20 @@
 -- per fact. Two databases whose snapshots are equal have the same extension
 -- schema: an upgraded one and a fresh install must agree line for line.
 --
--- Columns are listed by name, not position: an upgrade can only append columns,
--- and no statement of the extension depends on column order. Privileges are
--- compared by meaning: a NULL ACL is the default one, entries in sorted order
--- (GRANT then REVOKE leaves an explicit ACL equal to the default).
+-- Columns carry their position among the table's live columns: an upgrade
+-- must give a table the column order a fresh install has, or a dump's
+-- INSERTs and a customised table's COPY would no longer line up.
+-- Privileges are compared exactly: a NULL ACL (the default, never granted or
+-- revoked) differs from an explicit ACL that happens to equal the default, as
+-- pg_dump and pg_init_privs tell them apart. Entries are sorted (their order
+-- means nothing). With -v acl=meaning a NULL ACL is shown as the default one
+-- instead, for comparisons across released scripts that cannot be changed.
 \pset format unaligned
 \pset tuples_only on
+\if :{?acl}
+\else
+\set acl exact
+\endif
 WITH ext AS (
     SELECT e.oid, e.extconfig, e.extcondition FROM pg_catalog.pg_extension e WHERE e.extname = 'marimo_erp'
 ), members AS (
@@ -27,13 +35,16 @@ SELECT line FROM (
     SELECT pg_catalog.format('relation %s kind=%s persistence=%s partition=%s acl=%s options=%s rls=%s/%s comment=%L',
                   name, relkind, relpersistence, relispartition,
                   (SELECT array_agg(x::text ORDER BY x::text)
-                     FROM unnest(COALESCE(relacl, pg_catalog.acldefault('r', relowner))) x),
+                     FROM unnest(CASE WHEN relacl IS NULL AND :'acl' = 'meaning'
+                                      THEN pg_catalog.acldefault('r', relowner) ELSE relacl END) x),
                   reloptions, relrowsecurity,
                   relforcerowsecurity, pg_catalog.obj_description(oid, 'pg_class'))
       FROM rels
     UNION ALL
-    SELECT pg_catalog.format('column %s.%I type=%s notnull=%s default=%s generated=%L identity=%L collation=%s acl=%s comment=%L',
-                  r.name, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+    SELECT pg_catalog.format('column %s.%I position=%s type=%s notnull=%s default=%s generated=%L identity=%L collation=%s acl=%s comment=%L',
+                  r.name, a.attname,
+                  pg_catalog.row_number() OVER (PARTITION BY r.oid ORDER BY a.attnum),
+                  pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
                   pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attidentity, a.attcollation,
                   (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x),
                   pg_catalog.col_description(r.oid, a.attnum))
@@ -63,9 +74,26 @@ SELECT line FROM (
     UNION ALL
     SELECT pg_catalog.format('function %s acl=%s comment=%L definition=%L', p.oid::regprocedure,
                   (SELECT array_agg(x::text ORDER BY x::text)
-                     FROM unnest(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))) x),
+                     FROM unnest(CASE WHEN p.proacl IS NULL AND :'acl' = 'meaning'
+                                      THEN pg_catalog.acldefault('f', p.proowner) ELSE p.proacl END) x),
                   pg_catalog.obj_description(p.oid, 'pg_proc'), pg_catalog.pg_get_functiondef(p.oid))
       FROM procs JOIN pg_catalog.pg_proc p USING (oid)
+    UNION ALL
+    -- What pg_dump takes as the extension's own privileges (it dumps only changes from them).
+    -- Columns by name: a column dropped by an old version leaves a gap in attnum.
+    SELECT pg_catalog.format('init_privs %s type=%s acl=%s',
+                  pg_catalog.pg_describe_object(i.classoid, i.objoid, i.objsubid), i.privtype,
+                  (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(i.initprivs) x))
+      FROM pg_catalog.pg_init_privs i JOIN members m ON m.classid = i.classoid AND m.objid = i.objoid
+     -- By meaning, an initial ACL equal to the default is no ACL at all.
+     WHERE :'acl' <> 'meaning'
+        OR (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(i.initprivs) x) IS DISTINCT FROM
+           (SELECT array_agg(x::text ORDER BY x::text) FROM (
+                SELECT unnest(pg_catalog.acldefault('r', c.relowner)) FROM pg_catalog.pg_class c
+                 WHERE i.classoid = 'pg_catalog.pg_class'::regclass AND c.oid = i.objoid AND i.objsubid = 0
+                UNION ALL
+                SELECT unnest(pg_catalog.acldefault('f', p.proowner)) FROM pg_catalog.pg_proc p
+                 WHERE i.classoid = 'pg_catalog.pg_proc'::regclass AND p.oid = i.objoid) AS d(x))
     UNION ALL
     SELECT pg_catalog.format('config_dump %s condition=%L', c.tbl::regclass, c.cond)
       FROM ext, LATERAL unnest(ext.extconfig, ext.extcondition) AS c(tbl, cond)

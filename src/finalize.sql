@@ -13,6 +13,8 @@ BEGIN
       JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.objid
      WHERE e.extname OPERATOR(pg_catalog.=) 'marimo_erp' AND d.deptype OPERATOR(pg_catalog.=) 'e'
        AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+       -- The test build's #[pg_test] functions live in the schema tests, not in ours.
+       AND p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
        AND p.proacl IS NULL;
     IF open_to_public IS NOT NULL THEN
         RAISE EXCEPTION 'marimo_erp: no privileges were set for %', open_to_public

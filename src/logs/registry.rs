@@ -12,41 +12,23 @@ pub struct LogTable {
     pub cleanup: &'static str,
 }
 
-pub const WEBHOOK_LOGS: LogTable = LogTable {
-    table: "webhook_logs",
-    time_column: "created_at",
-    only_where: None,
-    cleanup: "cleanup_webhook_logs",
-};
+/// A table whose rows all expire by `created_at`, cleaned by `cleanup`.
+const fn by_age(table: &'static str, cleanup: &'static str) -> LogTable {
+    LogTable {
+        table,
+        time_column: "created_at",
+        only_where: None,
+        cleanup,
+    }
+}
 
-pub const INTEGRATION_LOGS: LogTable = LogTable {
-    table: "integration_logs",
-    time_column: "created_at",
-    only_where: None,
-    cleanup: "cleanup_integration_logs",
-};
-
-pub const USER_ACTIVITIES: LogTable = LogTable {
-    table: "user_activities",
-    time_column: "created_at",
-    only_where: None,
-    cleanup: "cleanup_activity_logs",
-};
-
-pub const API_USAGE_LOGS: LogTable = LogTable {
-    table: "api_usage_logs",
-    time_column: "created_at",
-    only_where: None,
-    cleanup: "cleanup_api_usage_logs",
-};
-
+pub const WEBHOOK_LOGS: LogTable = by_age("webhook_logs", "cleanup_webhook_logs");
+pub const INTEGRATION_LOGS: LogTable = by_age("integration_logs", "cleanup_integration_logs");
+pub const USER_ACTIVITIES: LogTable = by_age("user_activities", "cleanup_activity_logs");
+pub const API_USAGE_LOGS: LogTable = by_age("api_usage_logs", "cleanup_api_usage_logs");
 /// Idempotency keys of record_usage: a key repeated after its retention counts again.
-pub const USAGE_IDEMPOTENCY_KEYS: LogTable = LogTable {
-    table: "usage_idempotency_keys",
-    time_column: "created_at",
-    only_where: None,
-    cleanup: "cleanup_idempotency_keys",
-};
+pub const USAGE_IDEMPOTENCY_KEYS: LogTable =
+    by_age("usage_idempotency_keys", "cleanup_idempotency_keys");
 
 /// Deliveries that are over: delivered, failed (kept for replay until now) or cancelled.
 pub const FINISHED_WEBHOOK_DELIVERIES: LogTable = LogTable {

@@ -1,4 +1,4 @@
-"""End-to-end webhook delivery tests of marimo_erp (version 0.8.0).
+"""End-to-end webhook delivery tests of marimo_erp (delivery since version 0.8.0).
 
 Throwaway clusters (started here with scripts/lib.sh's start_cluster, as root):
   - 54350 `webhooks`: shared_preload_libraries = marimo_erp, the delivery worker
@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tomllib
 import time
 import uuid
 from pathlib import Path
@@ -40,7 +41,8 @@ from standardwebhooks import Webhook
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-EXPECTED_VERSION = "0.8.0"
+# The version this checkout builds: the installed extension must be it.
+EXPECTED_VERSION = tomllib.loads((REPO / "Cargo.toml").read_text())["package"]["version"]
 WAIT = 15.0  # default bound of every wait, seconds
 GRACE = 1.0  # how long to watch for unwanted extra requests
 FAST_SCHEDULE = "{1 second,1 second,1 second}"

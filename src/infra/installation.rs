@@ -31,6 +31,12 @@ pub fn schema() -> String {
     installation().schema
 }
 
+/// The `pg_extension` OID of this database's marimo_erp: it changes when the
+/// extension is dropped and created again, which is what caches key on.
+pub fn id() -> pg_sys::Oid {
+    installation().oid
+}
+
 /// The role that owns the extension's objects.
 pub fn owner() -> pg_sys::Oid {
     installation().owner

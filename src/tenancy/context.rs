@@ -7,10 +7,10 @@ use pgrx::callbacks::{register_xact_callback, PgXactCallbackEvent};
 use pgrx::prelude::*;
 use pgrx::Uuid;
 
-use crate::infra::errors::{required, spi};
+use crate::infra::errors::required;
 use crate::infra::guard::{with_owner_privileges, PinnedSearchPath};
 use crate::infra::gucs::{SESSION_TENANT, SESSION_TENANT_NAME};
-use crate::infra::installation;
+use crate::infra::spi::first_value;
 use crate::tenants::require_tenant;
 
 thread_local! {
@@ -126,16 +126,12 @@ pub fn tenant_may_write(tenant: Uuid) -> bool {
             return writable;
         }
     }
-    let writable = with_owner_privileges(|| {
-        spi(Spi::get_one_with_args::<bool>(
-            &format!(
-                "SELECT status OPERATOR(pg_catalog.=) 'active' FROM {} WHERE id OPERATOR(pg_catalog.=) $1",
-                installation::qualified("tenants")
-            ),
-            &[tenant.into()],
-        ))
-    })
-    .unwrap_or(false);
+    const TENANT_IS_ACTIVE: &str =
+        "SELECT status OPERATOR(pg_catalog.=) 'active' FROM @extschema@.tenants
+                                     WHERE id OPERATOR(pg_catalog.=) $1";
+    let writable =
+        with_owner_privileges(|| first_value::<bool>(TENANT_IS_ACTIVE, &[tenant.into()]))
+            .unwrap_or(false);
     clear_at_transaction_end();
     WRITABLE.with(|w| *w.borrow_mut() = Some((tenant, writable)));
     writable

@@ -4,8 +4,8 @@
 use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 
-use crate::infra::errors::{raise, spi};
-use crate::infra::installation;
+use crate::infra::errors::raise;
+use crate::infra::spi::first_value;
 
 // The tenants table is granted to the roles and put under row-level security
 // here, beside its definition: both come from the tenancy room's SQL.
@@ -25,15 +25,9 @@ pub fn tenant_not_found(tenant: Uuid) -> ! {
 
 /// Raises `P0002 no_data_found` unless `tenant` is a row of `tenants`.
 pub fn require_tenant(tenant: Uuid) {
-    let exists = spi(Spi::get_one_with_args::<bool>(
-        &format!(
-            "SELECT EXISTS (SELECT FROM {} WHERE id OPERATOR(pg_catalog.=) $1)",
-            installation::qualified("tenants")
-        ),
-        &[tenant.into()],
-    ))
-    .unwrap_or(false);
-    if !exists {
+    const TENANT_EXISTS: &str =
+        "SELECT EXISTS (SELECT FROM @extschema@.tenants WHERE id OPERATOR(pg_catalog.=) $1)";
+    if !first_value::<bool>(TENANT_EXISTS, &[tenant.into()]).unwrap_or(false) {
         tenant_not_found(tenant);
     }
 }

@@ -5,14 +5,47 @@ use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgSqlErrorCode, Uuid};
 
 use super::require_metric_type;
-use crate::infra::errors::{invalid_argument, raise_with_hint, required, spi};
+use crate::infra::errors::{invalid_argument, raise_with_hint, required};
 use crate::infra::guard::PinnedSearchPath;
-use crate::infra::installation;
+use crate::infra::spi::stable_rows;
 use crate::tenancy::access::authorize_tenant;
 use crate::tenants::require_tenant;
 
 /// The widths `aggregate_usage_metrics` can group by, all in UTC.
 const BUCKETS: [&str; 4] = ["hour", "day", "week", "month"];
+
+/// The rollup rows of tenant `$1`'s metric `$2` in `[$3, $4)`, both read as UTC.
+macro_rules! rows_in_range {
+    () => {
+        " FROM @extschema@.usage_metrics
+           WHERE tenant_id = $1 AND metric_type = $2
+             AND period_start >= ($3 AT TIME ZONE 'UTC') AND period_start < ($4 AT TIME ZONE 'UTC')"
+    };
+}
+
+/// Average, minimum, maximum and samples of the rows aggregated.
+macro_rules! measures {
+    () => {
+        "pg_catalog.sum(value_sum) / NULLIF(pg_catalog.sum(sample_count), 0),
+         pg_catalog.min(value_min), pg_catalog.max(value_max),
+         COALESCE(pg_catalog.sum(sample_count), 0)::bigint"
+    };
+}
+
+/// One row over the whole range, even without data.
+const OVER_THE_RANGE: &str = concat!(
+    "SELECT ($3 AT TIME ZONE 'UTC'), $2, COALESCE(pg_catalog.sum(value_sum), 0), ",
+    measures!(),
+    rows_in_range!()
+);
+
+/// One row per bucket `$5` (hour, day, week, month) that has data, in time order.
+const BY_BUCKET: &str = concat!(
+    "SELECT pg_catalog.date_trunc($5, period_start, 'UTC') AS bucket_start, $2, pg_catalog.sum(value_sum), ",
+    measures!(),
+    rows_in_range!(),
+    " GROUP BY bucket_start ORDER BY bucket_start"
+);
 
 /// Aggregates a tenant's metric over `[from, to)`, both read as UTC. Without a
 /// bucket: one row for the whole range (samples 0 when there is no data).
@@ -62,39 +95,21 @@ fn aggregate_usage_metrics(
     authorize_tenant(tenant, false);
     require_tenant(tenant);
 
-    let metrics = installation::qualified("usage_metrics");
-    let range = "tenant_id = $1 AND metric_type = $2
-                 AND period_start >= ($3 AT TIME ZONE 'UTC') AND period_start < ($4 AT TIME ZONE 'UTC')";
-    let measures = "pg_catalog.sum(value_sum) / NULLIF(pg_catalog.sum(sample_count), 0),
-                    pg_catalog.min(value_min), pg_catalog.max(value_max),
-                    COALESCE(pg_catalog.sum(sample_count), 0)::bigint";
     let query = match bucket {
-        None => format!(
-            "SELECT ($3 AT TIME ZONE 'UTC'), $2, COALESCE(pg_catalog.sum(value_sum), 0), {measures}
-               FROM {metrics} WHERE {range}"
-        ),
-        Some(_) => format!(
-            "SELECT pg_catalog.date_trunc($5, period_start, 'UTC') AS bucket_start, $2,
-                    pg_catalog.sum(value_sum), {measures}
-               FROM {metrics} WHERE {range}
-              GROUP BY bucket_start ORDER BY bucket_start"
-        ),
+        None => OVER_THE_RANGE,
+        Some(_) => BY_BUCKET,
     };
-    let rows = spi(Spi::connect(|client| {
-        let table = client.select(
-            &query,
-            None,
-            &[
-                tenant.into(),
-                metric_type.into(),
-                from.into(),
-                to.into(),
-                bucket.unwrap_or("hour").into(),
-            ],
-        )?;
-        let mut rows = Vec::with_capacity(table.len());
-        for row in table {
-            rows.push((
+    let rows = stable_rows(
+        query,
+        &[
+            tenant.into(),
+            metric_type.into(),
+            from.into(),
+            to.into(),
+            bucket.unwrap_or("hour").into(),
+        ],
+        |row| {
+            Ok((
                 row.get::<TimestampWithTimeZone>(1)?
                     .expect("bucket_start is never NULL"),
                 row.get::<String>(2)?.expect("metric_type is never NULL"),
@@ -103,9 +118,8 @@ fn aggregate_usage_metrics(
                 row.get::<AnyNumeric>(5)?,
                 row.get::<AnyNumeric>(6)?,
                 row.get::<i64>(7)?.expect("samples is never NULL"),
-            ));
-        }
-        Ok::<_, pgrx::spi::SpiError>(rows)
-    }));
+            ))
+        },
+    );
     TableIterator::new(rows)
 }

@@ -4,9 +4,9 @@ use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 
 use super::is_metric_type;
-use crate::infra::errors::{invalid_argument, raise_with_hint, required, spi};
+use crate::infra::errors::{invalid_argument, raise_with_hint, required};
 use crate::infra::guard::PinnedSearchPath;
-use crate::infra::installation;
+use crate::infra::spi::{first_value, stable_rows};
 use crate::tenancy::access::authorize_tenant;
 use crate::tenants::tenant_not_found;
 
@@ -17,7 +17,7 @@ enum LimitKind {
     /// `storage_bytes`: limited by `tenants.max_storage_bytes`; measured outside the extension.
     Storage,
     /// `<table>_count`: the number of the tenant's rows in one of the extension's tables.
-    Rows(&'static str),
+    Rows(&'static RowCount),
     /// `<metric>_per_month` / `<metric>_per_day`: the metric's total in the current UTC month or day.
     PerPeriod {
         metric: String,
@@ -27,13 +27,34 @@ enum LimitKind {
     Custom,
 }
 
+/// A limit type counted in one of the extension's own tables, with its count.
+struct RowCount {
+    limit_type: &'static str,
+    table: &'static str,
+    count: &'static str,
+}
+
+macro_rules! row_count {
+    ($limit_type:literal, $table:literal) => {
+        RowCount {
+            limit_type: $limit_type,
+            table: $table,
+            count: concat!(
+                "SELECT pg_catalog.count(*) FROM @extschema@.",
+                $table,
+                " WHERE tenant_id = $1"
+            ),
+        }
+    };
+}
+
 /// Limit types counted in the extension's own tables.
-const ROW_COUNTS: [(&str, &str); 5] = [
-    ("webhooks_count", "webhooks"),
-    ("dashboards_count", "dashboards"),
-    ("integrations_count", "integrations"),
-    ("analytics_queries_count", "analytics_queries"),
-    ("scheduled_reports_count", "scheduled_reports"),
+const ROW_COUNTS: [RowCount; 5] = [
+    row_count!("webhooks_count", "webhooks"),
+    row_count!("dashboards_count", "dashboards"),
+    row_count!("integrations_count", "integrations"),
+    row_count!("analytics_queries_count", "analytics_queries"),
+    row_count!("scheduled_reports_count", "scheduled_reports"),
 ];
 
 fn classify_limit(limit_type: &str, configured_for_tenant: bool) -> LimitKind {
@@ -43,8 +64,8 @@ fn classify_limit(limit_type: &str, configured_for_tenant: bool) -> LimitKind {
     if limit_type == "storage_bytes" {
         return LimitKind::Storage;
     }
-    if let Some((_, table)) = ROW_COUNTS.iter().find(|(name, _)| *name == limit_type) {
-        return LimitKind::Rows(table);
+    if let Some(counted) = ROW_COUNTS.iter().find(|c| c.limit_type == limit_type) {
+        return LimitKind::Rows(counted);
     }
     for (suffix, period) in [("_per_month", "month"), ("_per_day", "day")] {
         if let Some(metric) = limit_type.strip_suffix(suffix) {
@@ -79,58 +100,33 @@ struct TenantLimits {
 }
 
 fn load_tenant_limits(tenant: Uuid, limit_type: &str) -> TenantLimits {
-    let query = format!(
-        "SELECT status, trial_ends_at IS NOT NULL AND trial_ends_at < pg_catalog.now()
-                       AND subscription_status NOT IN ('active', 'past_due'),
-                max_users::bigint, max_storage_bytes,
-                -- The CHECK constraint allows 5.0 and 1e20; clamp to bigint, i.e. no practical limit.
-                CASE WHEN limits ->> $2 IS NOT NULL
-                     THEN LEAST((limits ->> $2)::numeric, 9223372036854775807)::bigint END,
-                limits ? $2
-           FROM {} WHERE id = $1",
-        installation::qualified("tenants")
-    );
-    let found = spi(Spi::connect(|client| {
-        let table = client.select(&query, Some(1), &[tenant.into(), limit_type.into()])?;
-        let mut found = None;
-        for row in table {
-            found = Some(TenantLimits {
+    let found = stable_rows(
+        include_str!("queries/tenant_limits.sql"),
+        &[tenant.into(), limit_type.into()],
+        |row| {
+            Ok(TenantLimits {
                 status: row.get::<String>(1)?.unwrap_or_default(),
                 trial_over_without_subscription: row.get::<bool>(2)?.unwrap_or(false),
                 max_users: row.get::<i64>(3)?.unwrap_or(0),
                 max_storage_bytes: row.get::<i64>(4)?.unwrap_or(0),
                 configured: row.get::<i64>(5)?,
                 has_configured: row.get::<bool>(6)?.unwrap_or(false),
-            });
-        }
-        Ok::<_, pgrx::spi::SpiError>(found)
-    }));
-    found.unwrap_or_else(|| tenant_not_found(tenant))
+            })
+        },
+    );
+    found
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| tenant_not_found(tenant))
 }
 
 /// Measures the tenant's current usage where the extension holds the data.
 fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
-    let (query, args): (String, Vec<pgrx::datum::DatumWithOid>) = match kind {
-        LimitKind::Rows(table) => (
-            format!(
-                "SELECT pg_catalog.count(*) FROM {} WHERE tenant_id = $1",
-                installation::qualified(table)
-            ),
-            vec![tenant.into()],
-        ),
-        LimitKind::PerPeriod { metric, period } => (
-            format!(
-                // The window is the UTC day or month, whatever the session's time zone:
-                // the arithmetic is on timestamp (without time zone) values read as UTC.
-                "SELECT LEAST(COALESCE(pg_catalog.ceil(pg_catalog.sum(value_sum)), 0),
-                              9223372036854775807)::bigint
-                   FROM {}, LATERAL (SELECT pg_catalog.date_trunc($3, pg_catalog.now() AT TIME ZONE 'UTC') AS start) w
-                  WHERE tenant_id = $1 AND metric_type = $2
-                    AND period_start >= (w.start AT TIME ZONE 'UTC')
-                    AND period_start < ((w.start + ('1 ' || $3)::interval) AT TIME ZONE 'UTC')",
-                installation::qualified("usage_metrics")
-            ),
-            vec![tenant.into(), metric.as_str().into(), (*period).into()],
+    let measured = match kind {
+        LimitKind::Rows(counted) => first_value::<i64>(counted.count, &[tenant.into()]),
+        LimitKind::PerPeriod { metric, period } => first_value::<i64>(
+            include_str!("queries/usage_this_period.sql"),
+            &[tenant.into(), metric.as_str().into(), (*period).into()],
         ),
         LimitKind::Users | LimitKind::Storage | LimitKind::Custom => raise_with_hint(
             PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
@@ -138,7 +134,7 @@ fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
             "marimo_erp does not hold this data; pass the tenant's current value.",
         ),
     };
-    spi(Spi::get_one_with_args::<i64>(&query, &args)).unwrap_or(0)
+    measured.unwrap_or(0)
 }
 
 /// Checks a tenant's usage against its limit of `limit_type`. `allowed` is
@@ -224,7 +220,10 @@ mod tests {
         ));
         assert!(matches!(
             classify_limit("webhooks_count", false),
-            LimitKind::Rows("webhooks")
+            LimitKind::Rows(RowCount {
+                table: "webhooks",
+                ..
+            })
         ));
         assert!(matches!(
             classify_limit("api_calls_per_month", false),

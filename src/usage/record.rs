@@ -5,11 +5,55 @@ use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgSqlErrorCode, Uuid};
 
 use super::require_metric_type;
-use crate::infra::errors::{check_idempotency_key, invalid_argument, raise, required, spi};
+use crate::infra::errors::{check_idempotency_key, invalid_argument, raise, required};
 use crate::infra::guard::PinnedSearchPath;
-use crate::infra::installation;
+use crate::infra::spi::first_value;
 use crate::tenancy::access::{as_owner_for_applications, authorize_tenant};
 use crate::tenants::require_tenant;
+
+/// The UTC hour of `$4`, as `usage_metrics.period_start` holds it.
+macro_rules! hour_of_at {
+    () => {
+        "pg_catalog.date_bin('1 hour', $4, '2000-01-01 00:00:00+00')"
+    };
+}
+
+/// Adds `$3` to tenant `$1`'s row of metric `$2` for the hour of `$4`, once per
+/// row of the CTE `fresh`, and returns the hour.
+macro_rules! rollup_upsert {
+    () => {
+        concat!(
+            "INSERT INTO @extschema@.usage_metrics AS m
+                    (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
+             SELECT $1, $2, ",
+            hour_of_at!(),
+            ", $3, 1, $3, $3 FROM fresh
+             ON CONFLICT (tenant_id, metric_type, period_start) DO UPDATE
+                SET value_sum    = m.value_sum + excluded.value_sum,
+                    sample_count = m.sample_count + 1,
+                    value_min    = LEAST(m.value_min, excluded.value_min),
+                    value_max    = GREATEST(m.value_max, excluded.value_max)
+             RETURNING period_start"
+        )
+    };
+}
+
+/// `record_usage` without an idempotency key: always counts.
+const RECORD: &str = concat!("WITH fresh AS (SELECT) ", rollup_upsert!());
+
+/// `record_usage` with the idempotency key `$5`: counts only a key not seen
+/// before. The key and the rollup change in one statement: a concurrent call
+/// with the same key waits on the key's row and then finds it taken.
+const RECORD_ONCE: &str = concat!(
+    "WITH fresh AS (
+         INSERT INTO @extschema@.usage_idempotency_keys (tenant_id, idempotency_key, metric_type, period_start)
+         VALUES ($1, $5, $2, ",
+    hour_of_at!(),
+    ")
+         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+         RETURNING 1) ",
+    rollup_upsert!()
+);
 
 /// Adds `value` to the tenant's `usage_metrics` row for the UTC hour of `at`
 /// (sum, count, minimum, maximum) and returns the start of that hour. With an
@@ -46,56 +90,30 @@ pub fn record_usage_with_key(
     // rewrite their own bill); they record through here, for their own tenant.
     let caller = authorize_tenant(tenant, true);
     require_tenant(tenant);
-    let metrics = installation::qualified("usage_metrics");
-    let hour = "pg_catalog.date_bin('1 hour', $4, '2000-01-01 00:00:00+00')";
-    let upsert = format!(
-        "INSERT INTO {metrics} AS m
-                (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
-         SELECT $1, $2, {hour}, $3, 1, $3, $3 FROM fresh
-         ON CONFLICT (tenant_id, metric_type, period_start) DO UPDATE
-            SET value_sum    = m.value_sum + excluded.value_sum,
-                sample_count = m.sample_count + 1,
-                value_min    = LEAST(m.value_min, excluded.value_min),
-                value_max    = GREATEST(m.value_max, excluded.value_max)
-         RETURNING period_start"
-    );
-    // The key and the rollup change in one statement: a concurrent call with the
-    // same key waits on the key's row and then finds it taken.
-    let statement = match idempotency_key {
-        None => format!("WITH fresh AS (SELECT) {upsert}"),
-        Some(_) => format!(
-            "WITH fresh AS (
-                 INSERT INTO {keys} (tenant_id, idempotency_key, metric_type, period_start)
-                 VALUES ($1, $5, $2, {hour})
-                 ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-                 RETURNING 1)
-             {upsert}",
-            keys = installation::qualified("usage_idempotency_keys")
+    let record = || match idempotency_key {
+        None => first_value::<TimestampWithTimeZone>(
+            RECORD,
+            &[tenant.into(), metric_type.into(), value.into(), at.into()],
         ),
-    };
-    let record = || {
-        spi(Spi::connect_mut(|client| {
-            let mut args = vec![tenant.into(), metric_type.into(), value.into(), at.into()];
-            if let Some(key) = idempotency_key {
-                args.push(key.into());
-            }
-            let result = client.update(&statement, None, &args)?;
-            if result.is_empty() {
-                return Ok(None);
-            }
-            result.first().get_one::<TimestampWithTimeZone>()
-        }))
+        Some(key) => first_value::<TimestampWithTimeZone>(
+            RECORD_ONCE,
+            &[
+                tenant.into(),
+                metric_type.into(),
+                value.into(),
+                at.into(),
+                key.into(),
+            ],
+        ),
     };
     let recorded = as_owner_for_applications(caller, record);
     recorded.unwrap_or_else(|| {
         // A repeated key: the hour the first call recorded.
-        spi(Spi::get_one_with_args::<TimestampWithTimeZone>(
-            &format!(
-                "SELECT period_start FROM {} WHERE tenant_id = $1 AND idempotency_key = $2",
-                installation::qualified("usage_idempotency_keys")
-            ),
+        first_value::<TimestampWithTimeZone>(
+            "SELECT period_start FROM @extschema@.usage_idempotency_keys
+              WHERE tenant_id = $1 AND idempotency_key = $2",
             &[tenant.into(), idempotency_key.into()],
-        ))
+        )
         .unwrap_or_else(|| {
             raise(
                 PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,

@@ -4,6 +4,7 @@
 #   make install          build and install into the server of PG_CONFIG
 #   make installcheck     run the pg_regress suites against a running server
 #                         (PGHOST/PGPORT/PGUSER) that has marimo_erp installed
+#   make isolationcheck   run the isolation specs (pg_isolation_regress) likewise
 #   make test             every test suite, on a throwaway cluster (README)
 #   make demo             build, install, start a demo cluster and run the seed's examples (README)
 #   make demo-stop        stop and remove the demo cluster
@@ -12,7 +13,7 @@
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 export PG_CONFIG
 
-.PHONY: all build install installcheck test demo demo-stop clean
+.PHONY: all build install installcheck isolationcheck test demo demo-stop clean
 
 all: build
 
@@ -24,6 +25,9 @@ install:
 
 installcheck:
 	scripts/installcheck
+
+isolationcheck:
+	scripts/isolationcheck
 
 test:
 	scripts/test

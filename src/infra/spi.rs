@@ -4,7 +4,8 @@
 //! in with `include_str!`, and name the extension's objects `@extschema@.name`
 //! as the extension scripts do; `with_schema` puts the installation's schema in.
 //!
-//! Statements on a hot path run from kept plans (`first_value`, `stable_rows`):
+//! Statements on a hot path run from kept plans (`read_value`, `write_value`,
+//! `stable_rows`):
 //! parsed and planned once per backend, then only executed.
 //! PostgreSQL re-plans a kept plan by itself when a table or function it uses
 //! changes (ALTER EXTENSION UPDATE included); a plan is made again here when the
@@ -16,7 +17,7 @@ use std::rc::Rc;
 
 use pgrx::datum::{DatumWithOid, FromDatum, IntoDatum};
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiHeapTupleData, SpiResult};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiHeapTupleData, SpiResult, SpiTupleTable};
 use pgrx::PgOid;
 
 use super::errors::spi;
@@ -79,21 +80,36 @@ fn kept_plan(
     Ok(plan)
 }
 
-/// The first column of the first row of a statement, from its kept plan, run
-/// as `Spi::get_one_with_args` runs one: not read-only, so it sees everything the
-/// transaction did so far, and it may change data.
-pub fn first_value<T: FromDatum + IntoDatum>(
+/// The first column of the first row of a query, from its kept plan, run
+/// read-only: it takes no transaction id, so it works on a hot standby. A
+/// transaction that already wrote sees its own writes (SPI then reads with a
+/// fresh snapshot, as PostgreSQL does for any read after a write).
+pub fn read_value<T: FromDatum + IntoDatum>(
+    template: &'static str,
+    args: &[DatumWithOid<'_>],
+) -> Option<T> {
+    spi(Spi::connect(|client| {
+        let plan = kept_plan(client, template, args, false)?;
+        first_column(client.select(&*plan, Some(1), args)?)
+    }))
+}
+
+/// The first column of the first row a data-changing statement returns, from its kept plan.
+pub fn write_value<T: FromDatum + IntoDatum>(
     template: &'static str,
     args: &[DatumWithOid<'_>],
 ) -> Option<T> {
     spi(Spi::connect_mut(|client| {
         let plan = kept_plan(client, template, args, true)?;
-        let rows = client.update(&*plan, None, args)?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        rows.first().get_one::<T>()
+        first_column(client.update(&*plan, None, args)?)
     }))
+}
+
+fn first_column<T: FromDatum + IntoDatum>(rows: SpiTupleTable<'_>) -> SpiResult<Option<T>> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    rows.first().get_one::<T>()
 }
 
 /// Every row of a read-only statement, from its kept plan, each read by `read`:

@@ -10,7 +10,7 @@ use pgrx::Uuid;
 use crate::infra::errors::required;
 use crate::infra::guard::{with_owner_privileges, PinnedSearchPath};
 use crate::infra::gucs::{SESSION_TENANT, SESSION_TENANT_NAME};
-use crate::infra::spi::first_value;
+use crate::infra::spi::read_value;
 use crate::tenants::require_tenant;
 
 thread_local! {
@@ -129,9 +129,8 @@ pub fn tenant_may_write(tenant: Uuid) -> bool {
     const TENANT_IS_ACTIVE: &str =
         "SELECT status OPERATOR(pg_catalog.=) 'active' FROM @extschema@.tenants
                                      WHERE id OPERATOR(pg_catalog.=) $1";
-    let writable =
-        with_owner_privileges(|| first_value::<bool>(TENANT_IS_ACTIVE, &[tenant.into()]))
-            .unwrap_or(false);
+    let writable = with_owner_privileges(|| read_value::<bool>(TENANT_IS_ACTIVE, &[tenant.into()]))
+        .unwrap_or(false);
     clear_at_transaction_end();
     WRITABLE.with(|w| *w.borrow_mut() = Some((tenant, writable)));
     writable

@@ -5,7 +5,7 @@ use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 
 use crate::infra::errors::raise;
-use crate::infra::spi::first_value;
+use crate::infra::spi::read_value;
 
 // The tenants table is granted to the roles and put under row-level security
 // here, beside its definition: both come from the tenancy room's SQL.
@@ -27,7 +27,7 @@ pub fn tenant_not_found(tenant: Uuid) -> ! {
 pub fn require_tenant(tenant: Uuid) {
     const TENANT_EXISTS: &str =
         "SELECT EXISTS (SELECT FROM @extschema@.tenants WHERE id OPERATOR(pg_catalog.=) $1)";
-    if !first_value::<bool>(TENANT_EXISTS, &[tenant.into()]).unwrap_or(false) {
+    if !read_value::<bool>(TENANT_EXISTS, &[tenant.into()]).unwrap_or(false) {
         tenant_not_found(tenant);
     }
 }

@@ -6,7 +6,7 @@ use pgrx::{PgSqlErrorCode, Uuid};
 use super::is_metric_type;
 use crate::infra::errors::{invalid_argument, raise_with_hint, required};
 use crate::infra::guard::PinnedSearchPath;
-use crate::infra::spi::{first_value, stable_rows};
+use crate::infra::spi::{read_value, stable_rows};
 use crate::tenancy::access::authorize_tenant;
 use crate::tenants::tenant_not_found;
 
@@ -123,8 +123,8 @@ fn load_tenant_limits(tenant: Uuid, limit_type: &str) -> TenantLimits {
 /// Measures the tenant's current usage where the extension holds the data.
 fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
     let measured = match kind {
-        LimitKind::Rows(counted) => first_value::<i64>(counted.count, &[tenant.into()]),
-        LimitKind::PerPeriod { metric, period } => first_value::<i64>(
+        LimitKind::Rows(counted) => read_value::<i64>(counted.count, &[tenant.into()]),
+        LimitKind::PerPeriod { metric, period } => read_value::<i64>(
             include_str!("queries/usage_this_period.sql"),
             &[tenant.into(), metric.as_str().into(), (*period).into()],
         ),

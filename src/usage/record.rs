@@ -7,7 +7,7 @@ use pgrx::{AnyNumeric, PgSqlErrorCode, Uuid};
 use super::require_metric_type;
 use crate::infra::errors::{check_idempotency_key, invalid_argument, raise, required};
 use crate::infra::guard::PinnedSearchPath;
-use crate::infra::spi::first_value;
+use crate::infra::spi::{read_value, write_value};
 use crate::tenancy::access::{as_owner_for_applications, authorize_tenant};
 use crate::tenants::require_tenant;
 
@@ -91,11 +91,11 @@ pub fn record_usage_with_key(
     let caller = authorize_tenant(tenant, true);
     require_tenant(tenant);
     let record = || match idempotency_key {
-        None => first_value::<TimestampWithTimeZone>(
+        None => write_value::<TimestampWithTimeZone>(
             RECORD,
             &[tenant.into(), metric_type.into(), value.into(), at.into()],
         ),
-        Some(key) => first_value::<TimestampWithTimeZone>(
+        Some(key) => write_value::<TimestampWithTimeZone>(
             RECORD_ONCE,
             &[
                 tenant.into(),
@@ -109,7 +109,7 @@ pub fn record_usage_with_key(
     let recorded = as_owner_for_applications(caller, record);
     recorded.unwrap_or_else(|| {
         // A repeated key: the hour the first call recorded.
-        first_value::<TimestampWithTimeZone>(
+        read_value::<TimestampWithTimeZone>(
             "SELECT period_start FROM @extschema@.usage_idempotency_keys
               WHERE tenant_id = $1 AND idempotency_key = $2",
             &[tenant.into(), idempotency_key.into()],

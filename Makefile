@@ -4,6 +4,7 @@
 #                         target/release/marimo_erp-pgNN/
 #   make install          build and copy into the server of PG_CONFIG (or under DESTDIR)
 #   make uninstall        remove what make install copies (under DESTDIR when set)
+#   make package          a .deb and a tarball for the server of PG_CONFIG, in target/package/
 #   make installcheck     run the pg_regress suites against a running server
 #                         (PGHOST/PGPORT/PGUSER) that has marimo_erp installed
 #   make isolationcheck   run the isolation specs (pg_isolation_regress) likewise
@@ -13,7 +14,7 @@
 #   make bench            the benchmark suite; options in BENCH_ARGS (bench/README.md)
 #   make clean            remove target/
 #
-# make, make install and make uninstall install nothing into the
+# make, make install, make uninstall and make package install nothing into the
 # operating system: a missing tool is named with the way to get it. make demo
 # and make test install what they need (README, "The two commands").
 #
@@ -24,7 +25,7 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 export PG_CONFIG
 DESTDIR ?=
 
-.PHONY: all build install uninstall installcheck isolationcheck test demo demo-stop bench clean
+.PHONY: all build install uninstall package installcheck isolationcheck test demo demo-stop bench clean
 
 all: build
 
@@ -36,6 +37,9 @@ install:
 
 uninstall:
 	DESTDIR='$(DESTDIR)' scripts/uninstall
+
+package:
+	scripts/package
 
 installcheck:
 	scripts/installcheck

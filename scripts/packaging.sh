@@ -1,5 +1,5 @@
-# What `make`, `make install` and `make uninstall` share
-# (scripts/build, install, uninstall): the release build staged for
+# What `make`, `make install`, `make uninstall` and `make package` share
+# (scripts/build, install, uninstall, package): the release build staged for
 # the server of $PG_CONFIG, and the exact list of files an installation holds.
 # Unlike scripts/demo and scripts/test, these targets install nothing into the
 # operating system: when a tool is missing they say which and how to get it,
@@ -124,3 +124,17 @@ stage_extension() {
     fi
 }
 
+# no_deb_reason PKGLIBDIR SHAREDIR: why a server with these directories gets no
+# .deb from make package (one line), or nothing when it gets one. Debian's
+# postgresql-NN installs under /usr, and no Debian package installs under
+# /usr/local; a server elsewhere (a Python wheel, /opt) is no Debian package's.
+no_deb_reason() {
+    local pkglibdir="$1" sharedir="$2" dir
+    for dir in "$pkglibdir" "$sharedir"; do
+        case "$dir" in
+            /usr/local/*) echo "the server's ${dir} is under /usr/local, where no Debian package installs"; return ;;
+            /usr/*) ;;
+            *) echo "the server's ${dir} is outside /usr, where no Debian package of PostgreSQL installs"; return ;;
+        esac
+    done
+}

@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # The version of the extension this checkout builds: Cargo.toml's, which
 # cargo-pgrx puts into the control file (default_version = '@CARGO_VERSION@').
 cargo_version() {
-    sed -n 's/^version *= *"\([^"]*\)".*/\1/p' "$REPO_ROOT/Cargo.toml" | head -n 1
+    sed -n '/^version *= *"/{s/^version *= *"\([^"]*\)".*/\1/p;q;}' "$REPO_ROOT/Cargo.toml"
 }
 
 # The major version of the server of $PG_CONFIG ("PostgreSQL 15.20 (Debian …)" -> 15).

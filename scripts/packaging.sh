@@ -9,6 +9,10 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# PG_CONFIG=pg_config (found in PATH) works as a full path does, and names the
+# same entry of cargo-pgrx's config.toml.
+PG_CONFIG="$(command -v "$PG_CONFIG" || echo "$PG_CONFIG")"
+
 # The version of the extension this checkout builds: Cargo.toml's, which
 # cargo-pgrx puts into the control file (default_version = '@CARGO_VERSION@').
 cargo_version() {

@@ -1,43 +1,69 @@
 //! Execution guards: what a function that runs SQL holds while it runs.
 
+use std::ffi::CStr;
+
 use pgrx::prelude::*;
 
 use super::installation;
 
-/// `search_path` pinned to `pg_catalog, pg_temp` while the value lives, restored
-/// afterwards, as a function's `SET search_path` clause would. Every statement
-/// the Rust code runs names its relations with their schema, but types, and
-/// functions and operators in expressions, are looked up on the search_path,
-/// where the caller may have put its own (a temporary `uuid` domain is found
-/// before the real one). An ERROR inside ends the (sub)transaction, which
-/// restores the setting itself.
-/// Put one at the top of every function that runs SQL as its caller.
-pub struct PinnedSearchPath(i32);
+/// Settings pinned while the value lives and restored afterwards, as a
+/// function's `SET` clause would: each is set at a new GUC nest level, which
+/// dropping the value closes. An ERROR inside ends the (sub)transaction, which
+/// restores them itself.
+pub struct PinnedSettings(i32);
 
-impl PinnedSearchPath {
-    pub fn new() -> Self {
+impl PinnedSettings {
+    pub fn new(settings: &[(&CStr, &CStr)]) -> Self {
         let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
-        unsafe {
-            pg_sys::set_config_option(
-                c"search_path".as_ptr(),
-                c"pg_catalog, pg_temp".as_ptr(),
-                pg_sys::GucContext::PGC_USERSET,
-                pg_sys::GucSource::PGC_S_SESSION,
-                pg_sys::GucAction::GUC_ACTION_SAVE,
-                true,
-                0,
-                false,
-            );
+        for (name, value) in settings {
+            unsafe {
+                pg_sys::set_config_option(
+                    name.as_ptr(),
+                    value.as_ptr(),
+                    pg_sys::GucContext::PGC_USERSET,
+                    pg_sys::GucSource::PGC_S_SESSION,
+                    pg_sys::GucAction::GUC_ACTION_SAVE,
+                    true,
+                    0,
+                    false,
+                );
+            }
         }
-        PinnedSearchPath(nest_level)
+        PinnedSettings(nest_level)
+    }
+
+    /// Timestamps printed and read back in one unambiguous form (ISO dates,
+    /// numeric UTC offsets), whatever the caller's DateStyle and TimeZone: a
+    /// zone abbreviation in another style (`IST`) can read back as another
+    /// offset under the caller's `timezone_abbreviations`.
+    pub fn timestamps_as_iso_utc() -> Self {
+        Self::new(&[(c"DateStyle", c"ISO, YMD"), (c"TimeZone", c"UTC")])
     }
 }
 
-impl Drop for PinnedSearchPath {
+impl Drop for PinnedSettings {
     fn drop(&mut self) {
-        // On an ERROR the (sub)transaction's abort restores the setting.
+        // On an ERROR the (sub)transaction's abort restores the settings.
         if !std::thread::panicking() {
             unsafe { pg_sys::AtEOXact_GUC(true, self.0) };
+        }
+    }
+}
+
+/// `search_path` pinned to `pg_catalog, pg_temp` while the value lives, restored
+/// afterwards. Every statement the Rust code runs names its relations with their
+/// schema, but types, and functions and operators in expressions, are looked up
+/// on the search_path, where the caller may have put its own (a temporary `uuid`
+/// domain is found before the real one).
+/// Put one at the top of every function that runs SQL as its caller.
+pub struct PinnedSearchPath {
+    _pinned: PinnedSettings,
+}
+
+impl PinnedSearchPath {
+    pub fn new() -> Self {
+        PinnedSearchPath {
+            _pinned: PinnedSettings::new(&[(c"search_path", c"pg_catalog, pg_temp")]),
         }
     }
 }
@@ -59,7 +85,7 @@ pub fn with_owner_privileges<R>(work: impl FnOnce() -> R) -> R {
         );
     }
     let result = {
-        let _pinned = PinnedSearchPath::new();
+        let _search_path = PinnedSearchPath::new();
         work()
     };
     unsafe { pg_sys::SetUserIdAndSecContext(user, context) };

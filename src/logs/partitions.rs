@@ -13,6 +13,7 @@ use pgrx::PgSqlErrorCode;
 
 use super::registry::DAILY_PARTITIONED;
 use crate::infra::errors::{invalid_argument, raise, required, spi};
+use crate::infra::guard::PinnedSettings;
 use crate::infra::installation;
 use crate::infra::spi::run;
 use crate::tenancy::rls;
@@ -33,6 +34,8 @@ pub struct Partition {
 /// The partitions of `parent` (a quoted, qualified name), oldest first, or an
 /// empty list when `parent` is not partitioned.
 pub fn partitions_of(parent: &str) -> Vec<Partition> {
+    // The bounds are read as text: in ISO form, so that they read back exactly.
+    let _iso = PinnedSettings::timestamps_as_iso_utc();
     let query = include_str!("queries/partitions_of.sql");
     spi(Spi::connect(|client| {
         let mut partitions = Vec::new();
@@ -121,6 +124,8 @@ pub fn create_days(table: &str, first_day: Date, count: i32) -> Vec<(String, i64
 /// already covers any of it. Returns its name and the number of rows moved out
 /// of the default partition into it, or `None` when nothing was created.
 pub fn create_day_partition(table: &str, day: Date) -> Option<(String, i64)> {
+    // The bounds go into ATTACH PARTITION as text, and the comment names the day.
+    let _iso = PinnedSettings::timestamps_as_iso_utc();
     let parent = installation::qualified(table);
     let (lower, upper, name) = spi(Spi::get_three_with_args::<
         TimestampWithTimeZone,

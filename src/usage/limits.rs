@@ -30,7 +30,6 @@ enum LimitKind {
 /// A limit type counted in one of the extension's own tables, with its count.
 struct RowCount {
     limit_type: &'static str,
-    table: &'static str,
     count: &'static str,
 }
 
@@ -38,7 +37,6 @@ macro_rules! row_count {
     ($limit_type:literal, $table:literal) => {
         RowCount {
             limit_type: $limit_type,
-            table: $table,
             count: concat!(
                 "SELECT pg_catalog.count(*) FROM @extschema@.",
                 $table,
@@ -221,8 +219,8 @@ mod tests {
         assert!(matches!(
             classify_limit("webhooks_count", false),
             LimitKind::Rows(RowCount {
-                table: "webhooks",
-                ..
+                limit_type: "webhooks_count",
+                count: "SELECT pg_catalog.count(*) FROM @extschema@.webhooks WHERE tenant_id = $1"
             })
         ));
         assert!(matches!(

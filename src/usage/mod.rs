@@ -6,8 +6,6 @@
 //! it with `record_usage` (an upsert, so concurrent calls lose nothing); readers
 //! aggregate the hourly rows, never raw events.
 
-use pgrx::prelude::*;
-
 use crate::infra::errors::{invalid_argument, required};
 
 pub mod aggregate;
@@ -51,9 +49,10 @@ pub fn require_metric_type(metric_type: Option<&str>) -> &str {
 }
 
 #[cfg(any(test, feature = "pg_test"))]
-#[pg_schema]
+#[pgrx::pg_schema]
 mod tests {
     use super::*;
+    use pgrx::prelude::*;
 
     #[pg_test]
     fn metric_types_are_lowercase_identifiers() {

@@ -1,6 +1,7 @@
 -- The partitions of a table ($1, a regclass name), oldest first, with their bounds.
--- pg_get_expr prints the bounds in this session's DateStyle and TimeZone, and
--- the casts read them back in the same session, so the round trip holds.
+-- pg_get_expr prints the bounds in the session's DateStyle and TimeZone and the
+-- casts read them back with them: partitions_of pins both to ISO and UTC, the
+-- one form whose round trip holds whatever timezone_abbreviations says.
 SELECT c.oid, c.oid::pg_catalog.regclass::text, b.bound OPERATOR(pg_catalog.=) 'DEFAULT',
        pg_catalog.substring(b.bound, $$FROM \('([^']*)'\)$$)::timestamptz,
        pg_catalog.substring(b.bound, $$TO \('([^']*)'\)$$)::timestamptz

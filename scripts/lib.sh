@@ -115,7 +115,8 @@ ensure_cargo_pgrx() {
         local servers=("--pg${PG_MAJOR}" "${PG_CONFIG}") major known
         for major in "${SUPPORTED_PG_MAJORS[@]}"; do
             [ "$major" = "$PG_MAJOR" ] && continue
-            known=$(sed -n "s/^pg${major} *= *\"\(.*\)\"$/\1/p" "$config" 2>/dev/null)
+            # No config.toml yet on a new machine: sed fails, and nothing is known.
+            known=$(sed -n "s/^pg${major} *= *\"\(.*\)\"$/\1/p" "$config" 2>/dev/null || true)
             [ -n "$known" ] && [ -x "$known" ] && servers+=("--pg${major}" "$known")
         done
         log "cargo pgrx init ${servers[*]}"

@@ -16,18 +16,12 @@ impl PinnedSettings {
     pub fn new(settings: &[(&CStr, &CStr)]) -> Self {
         let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
         for (name, value) in settings {
-            unsafe {
-                pg_sys::set_config_option(
-                    name.as_ptr(),
-                    value.as_ptr(),
-                    pg_sys::GucContext::PGC_USERSET,
-                    pg_sys::GucSource::PGC_S_SESSION,
-                    pg_sys::GucAction::GUC_ACTION_SAVE,
-                    true,
-                    0,
-                    false,
-                );
-            }
+            set_config(
+                name,
+                value,
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+            );
         }
         PinnedSettings(nest_level)
     }
@@ -90,4 +84,27 @@ pub fn with_owner_privileges<R>(work: impl FnOnce() -> R) -> R {
     };
     unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
     result
+}
+
+/// Sets a setting from C in this session: `GUC_ACTION_SAVE` until the current
+/// GUC nest level ends, `GUC_ACTION_SET` for the session. `context` is the
+/// privilege it is set with (`PGC_SUSET` sets what the caller could not `SET`).
+pub fn set_config(
+    name: &CStr,
+    value: &CStr,
+    context: pg_sys::GucContext::Type,
+    action: pg_sys::GucAction::Type,
+) {
+    unsafe {
+        pg_sys::set_config_option(
+            name.as_ptr(),
+            value.as_ptr(),
+            context,
+            pg_sys::GucSource::PGC_S_SESSION,
+            action,
+            true,
+            0,
+            false,
+        );
+    }
 }

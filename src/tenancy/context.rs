@@ -8,7 +8,7 @@ use pgrx::prelude::*;
 use pgrx::Uuid;
 
 use crate::infra::errors::required;
-use crate::infra::guard::{with_owner_privileges, PinnedSearchPath};
+use crate::infra::guard::{set_config, with_owner_privileges, PinnedSearchPath};
 use crate::infra::gucs::{SESSION_TENANT, SESSION_TENANT_NAME};
 use crate::infra::spi::read_value;
 use crate::tenants::require_tenant;
@@ -97,18 +97,12 @@ fn reset_tenant() {
 fn set_session_tenant(value: &str) {
     let value = CString::new(value).unwrap_or_default();
     // From C with PGC_SUSET: set_tenant() may set what the caller may not SET.
-    unsafe {
-        pg_sys::set_config_option(
-            SESSION_TENANT_NAME.as_ptr(),
-            value.as_ptr(),
-            pg_sys::GucContext::PGC_SUSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SET,
-            true,
-            0,
-            false,
-        );
-    }
+    set_config(
+        SESSION_TENANT_NAME,
+        &value,
+        pg_sys::GucContext::PGC_SUSET,
+        pg_sys::GucAction::GUC_ACTION_SET,
+    );
 }
 
 /// The current tenant if it may write (its status is active), else NULL. The

@@ -5,8 +5,7 @@
 //! as the extension scripts do; `with_schema` puts the installation's schema in.
 //!
 //! Statements on a hot path run from kept plans (`read_value`, `write_value`,
-//! `stable_rows`):
-//! parsed and planned once per backend, then only executed.
+//! `stable_rows`): parsed and planned once per backend, then only executed.
 //! PostgreSQL re-plans a kept plan by itself when a table or function it uses
 //! changes (ALTER EXTENSION UPDATE included); a plan is made again here when the
 //! extension was dropped and created, since its schema may differ then.

@@ -99,6 +99,23 @@ SELECT line FROM (
                 SELECT unnest(pg_catalog.acldefault('f', p.proowner)) FROM pg_catalog.pg_proc p
                  WHERE i.classoid = 'pg_catalog.pg_proc'::regclass AND p.oid = i.objoid) AS d(x))
     UNION ALL
+    -- Every member by name, whatever its kind (types, event triggers, ...).
+    SELECT pg_catalog.format('member %s', pg_catalog.pg_describe_object(m.classid, m.objid, 0))
+      FROM members m
+    UNION ALL
+    SELECT pg_catalog.format('type_attribute %s %s %s %s comment=%L', t.oid::regtype, a.attnum, a.attname,
+                  pg_catalog.format_type(a.atttypid, a.atttypmod), pg_catalog.col_description(t.typrelid, a.attnum))
+      FROM pg_catalog.pg_type t
+      JOIN members m ON m.classid = 'pg_catalog.pg_type'::regclass AND m.objid = t.oid
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE t.typtype = 'c'
+    UNION ALL
+    SELECT pg_catalog.format('event_trigger %s on=%s tags=%s function=%s enabled=%s comment=%L', t.evtname,
+                  t.evtevent, t.evttags, t.evtfoid::regprocedure, t.evtenabled,
+                  pg_catalog.obj_description(t.oid, 'pg_event_trigger'))
+      FROM pg_catalog.pg_event_trigger t
+      JOIN members m ON m.classid = 'pg_catalog.pg_event_trigger'::regclass AND m.objid = t.oid
+    UNION ALL
     SELECT pg_catalog.format('config_dump %s condition=%L', c.tbl::regclass, c.cond)
       FROM ext, LATERAL unnest(ext.extconfig, ext.extcondition) AS c(tbl, cond)
 ) AS facts(line)

@@ -6,11 +6,13 @@
 //! - `guard`: execution guards (a pinned `search_path`, the owner's privileges);
 //! - `spi`: running statements, and the SQL files Rust runs;
 //! - `gucs`: every setting of the extension, registered in one place;
-//! - `versioning`: what rollback scripts call before dropping a table.
+//! - `versioning`: what rollback scripts call before dropping a table;
+//! - `member_ddl`: the event trigger that keeps the extension's tables as pg_dump restores them.
 
 pub mod errors;
 pub mod guard;
 pub mod gucs;
 pub mod installation;
+pub mod member_ddl;
 pub mod spi;
 pub mod versioning;

@@ -14,12 +14,14 @@ use crate::tenants::require_tenant;
 /// The widths `aggregate_usage_metrics` can group by, all in UTC.
 const BUCKETS: [&str; 4] = ["hour", "day", "week", "month"];
 
-/// The rollup rows of tenant `$1`'s metric `$2` in `[$3, $4)`, both read as UTC.
+/// The rollup rows of tenant `$1`'s metric `$2` in `[$3, $4)`, two
+/// `timestamptz` bounds: the `timestamp` signature turns its bounds into UTC
+/// instants before it runs, so both signatures share one kept plan.
 macro_rules! rows_in_range {
     () => {
         " FROM @extschema@.usage_metrics
            WHERE tenant_id = $1 AND metric_type = $2
-             AND period_start >= ($3 AT TIME ZONE 'UTC') AND period_start < ($4 AT TIME ZONE 'UTC')"
+             AND period_start >= $3 AND period_start < $4"
     };
 }
 
@@ -34,7 +36,7 @@ macro_rules! measures {
 
 /// One row over the whole range, even without data.
 const OVER_THE_RANGE: &str = concat!(
-    "SELECT ($3 AT TIME ZONE 'UTC'), $2, COALESCE(pg_catalog.sum(value_sum), 0), ",
+    "SELECT $3, $2, COALESCE(pg_catalog.sum(value_sum), 0), ",
     measures!(),
     rows_in_range!()
 );
@@ -47,32 +49,92 @@ const BY_BUCKET: &str = concat!(
     " GROUP BY bucket_start ORDER BY bucket_start"
 );
 
-/// Aggregates a tenant's metric over `[from, to)`, both read as UTC. Without a
-/// bucket: one row for the whole range (samples 0 when there is no data).
-/// With `hour`, `day`, `week` (ISO, from Monday) or `month`: one row per bucket
-/// that has data, in time order. Resolution is the hour of `usage_metrics`.
-// pgrx reads the column names from the inline tuple, so it cannot be a type alias.
-#[allow(clippy::type_complexity)]
+/// One row of `aggregate_usage_metrics`, the SQL type `usage_aggregate`. (The
+/// `#[pg_extern]` signatures spell it out: pgrx reads the tuple inline.)
+type UsageAggregate = (
+    TimestampWithTimeZone,
+    String,
+    AnyNumeric,
+    Option<AnyNumeric>,
+    Option<AnyNumeric>,
+    Option<AnyNumeric>,
+    i64,
+);
+
+/// Aggregates a tenant's metric over `[from, to)`, two instants: what every
+/// driver sends for its aware time type. Without a bucket: one row for the
+/// whole range (samples 0 when there is no data). With `hour`, `day`, `week`
+/// (ISO, from Monday) or `month`: one row per UTC bucket that has data, in time
+/// order. Resolution is the hour of `usage_metrics`. Declared in usage.sql,
+/// returning the named type `usage_aggregate`.
 // parallel_restricted: a parallel worker would not see the transaction's tenant.
-#[pg_extern(stable, parallel_restricted)]
+#[pg_extern(sql = false, stable, parallel_restricted)]
+fn aggregate_usage_metrics_tz(
+    tenant: Option<Uuid>,
+    metric_type: Option<&str>,
+    from: Option<TimestampWithTimeZone>,
+    to: Option<TimestampWithTimeZone>,
+    bucket: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        TimestampWithTimeZone,
+        String,
+        AnyNumeric,
+        Option<AnyNumeric>,
+        Option<AnyNumeric>,
+        Option<AnyNumeric>,
+        i64,
+    ),
+> {
+    TableIterator::new(aggregate(tenant, metric_type, from, to, bucket))
+}
+
+/// The seed's signature: `timestamp` bounds, read as UTC (as `'2024-01-01'::TIMESTAMP`
+/// has always meant here), whatever the session's time zone. Its C symbol is
+/// the one every version since 0.5.0 declares for this signature.
+#[pg_extern(sql = false, stable, parallel_restricted)]
 fn aggregate_usage_metrics(
     tenant: Option<Uuid>,
     metric_type: Option<&str>,
     from: Option<Timestamp>,
     to: Option<Timestamp>,
-    bucket: default!(Option<&str>, "NULL"),
+    bucket: Option<&str>,
 ) -> TableIterator<
     'static,
     (
-        name!(bucket_start, TimestampWithTimeZone),
-        name!(metric_type, String),
-        name!(total, AnyNumeric),
-        name!(average, Option<AnyNumeric>),
-        name!(minimum, Option<AnyNumeric>),
-        name!(maximum, Option<AnyNumeric>),
-        name!(samples, i64),
+        TimestampWithTimeZone,
+        String,
+        AnyNumeric,
+        Option<AnyNumeric>,
+        Option<AnyNumeric>,
+        Option<AnyNumeric>,
+        i64,
     ),
 > {
+    TableIterator::new(aggregate(
+        tenant,
+        metric_type,
+        from.map(as_utc),
+        to.map(as_utc),
+        bucket,
+    ))
+}
+
+/// The instant a `timestamp` names when read as UTC: the same microseconds
+/// since 2000-01-01 (pgrx's `From` would read it in the session's time zone).
+fn as_utc(local: Timestamp) -> TimestampWithTimeZone {
+    TimestampWithTimeZone::try_from(pgrx::pg_sys::Timestamp::from(local))
+        .expect("timestamp and timestamptz share one range")
+}
+
+fn aggregate(
+    tenant: Option<Uuid>,
+    metric_type: Option<&str>,
+    from: Option<TimestampWithTimeZone>,
+    to: Option<TimestampWithTimeZone>,
+    bucket: Option<&str>,
+) -> Vec<UsageAggregate> {
     let _search_path = PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let metric_type = require_metric_type(metric_type);
@@ -99,7 +161,7 @@ fn aggregate_usage_metrics(
         None => OVER_THE_RANGE,
         Some(_) => BY_BUCKET,
     };
-    let rows = stable_rows(
+    stable_rows(
         query,
         &[
             tenant.into(),
@@ -120,6 +182,5 @@ fn aggregate_usage_metrics(
                 row.get::<i64>(7)?.expect("samples is never NULL"),
             ))
         },
-    );
-    TableIterator::new(rows)
+    )
 }

@@ -139,25 +139,15 @@ fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
 /// `current_value <= limit_value`; a suspended or cancelled tenant, or one whose
 /// trial is over without an active subscription, is never allowed. Without
 /// `current_value` the usage is measured where the extension holds the data.
-// pgrx reads the column names from the inline tuple, so it cannot be a type alias.
-#[allow(clippy::type_complexity)]
+/// Declared in usage.sql, returning the named type `tenant_limit_check` that a
+/// driver can register (the tuple below is its columns, in order).
 // parallel_restricted: a parallel worker would not see the transaction's tenant.
-#[pg_extern(stable, parallel_restricted)]
+#[pg_extern(sql = false, stable, parallel_restricted)]
 fn check_tenant_limit(
     tenant: Option<Uuid>,
     limit_type: Option<&str>,
-    current_value: default!(Option<i64>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(allowed, bool),
-        name!(limit_type, String),
-        name!(current_value, i64),
-        name!(limit_value, Option<i64>),
-        name!(remaining, Option<i64>),
-        name!(reason, Option<String>),
-    ),
-> {
+    current_value: Option<i64>,
+) -> TableIterator<'static, (bool, String, i64, Option<i64>, Option<i64>, Option<String>)> {
     let _search_path = PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let limit_type = required(limit_type, "limit_type");

@@ -19,11 +19,10 @@ pgrx::extension_sql_file!(
     requires = [
         "tenants",
         "tenancy",
+        "logs",
         set_updated_at,
         isolate_tenant_rows,
         record_usage_with_key,
-        aggregate_usage_metrics,
-        check_tenant_limit,
         cleanup_activity_logs,
         cleanup_api_usage_logs,
         cleanup_idempotency_keys

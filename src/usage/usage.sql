@@ -62,8 +62,6 @@ CREATE TABLE @extschema@.user_activities (
     user_agent     text,
     session_id     text,
     created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT user_activities_tenant_id_fkey FOREIGN KEY (tenant_id)
-        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT user_activities_actor_type_check CHECK (actor_type IN ('user', 'api_key', 'system', 'integration')),
     CONSTRAINT user_activities_action_check CHECK (action ~ '^[a-z][a-z0-9_.]{0,99}$'),
     CONSTRAINT user_activities_resource_check CHECK (resource_id IS NULL OR resource_type IS NOT NULL),
@@ -74,7 +72,13 @@ CREATE TABLE @extschema@.user_activities (
 
 
 COMMENT ON TABLE @extschema@.user_activities IS 'Append-only log of what users (and API keys, integrations, the system) did in a tenant; cleanup_activity_logs() keeps 180 days by default. Partitioned by UTC day on created_at.';
-COMMENT ON COLUMN @extschema@.user_activities.tenant_id IS 'Tenant the activity happened in.';
+COMMENT ON COLUMN @extschema@.user_activities.tenant_id IS 'Tenant the activity happened in. Not a foreign key (0.9.0), so that a parallel pg_restore keeps every row: deleting the tenant deletes its rows by trigger.';
+
+-- The log's stand-in for ON DELETE CASCADE (0.9.0; see delete_log_rows()).
+CREATE TRIGGER tenants_delete_user_activities AFTER DELETE ON @extschema@.tenants
+    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".user_activities', 'tenant_id=id');
+
 COMMENT ON COLUMN @extschema@.user_activities.id IS 'Activity identifier.';
 COMMENT ON COLUMN @extschema@.user_activities.user_id IS 'Acting user of the application; NULL for system actions.';
 COMMENT ON COLUMN @extschema@.user_activities.actor_type IS 'Who acted: user, api_key, system or integration.';
@@ -122,8 +126,6 @@ CREATE TABLE @extschema@.api_usage_logs (
     user_agent           text,
     error_message        text,
     created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT api_usage_logs_tenant_id_fkey FOREIGN KEY (tenant_id)
-        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT api_usage_logs_method_check CHECK (
         method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS')),
     CONSTRAINT api_usage_logs_endpoint_check CHECK (pg_catalog.length(endpoint) BETWEEN 1 AND 2048),
@@ -136,7 +138,13 @@ CREATE TABLE @extschema@.api_usage_logs (
 
 
 COMMENT ON TABLE @extschema@.api_usage_logs IS 'Append-only log of API requests per tenant; cleanup_api_usage_logs() keeps 90 days by default. Partitioned by UTC day on created_at.';
-COMMENT ON COLUMN @extschema@.api_usage_logs.tenant_id IS 'Tenant the request was made for.';
+COMMENT ON COLUMN @extschema@.api_usage_logs.tenant_id IS 'Tenant the request was made for. Not a foreign key (0.9.0), so that a parallel pg_restore keeps every row: deleting the tenant deletes its rows by trigger.';
+
+-- The log's stand-in for ON DELETE CASCADE (0.9.0; see delete_log_rows()).
+CREATE TRIGGER tenants_delete_api_usage_logs AFTER DELETE ON @extschema@.tenants
+    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".api_usage_logs', 'tenant_id=id');
+
 COMMENT ON COLUMN @extschema@.api_usage_logs.id IS 'Request identifier.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.user_id IS 'Calling user of the application, when authenticated as a user.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.api_key_id IS 'API key the request was authenticated with, when any.';
@@ -233,10 +241,67 @@ CREATE TRIGGER api_usage_logs_rollup AFTER INSERT ON @extschema@.api_usage_logs
 COMMENT ON FUNCTION @extschema@.rollup_api_usage() IS
     'Statement trigger on api_usage_logs: adds the inserted requests to usage_metrics as api_requests, api_response_time_ms and api_server_errors (status >= 500) per tenant and UTC hour.';
 
+-- The limit check and the aggregate (0.5.0) return named types since 0.9.0, so
+-- that a driver can register and decode a row selected as one value.
+CREATE TYPE @extschema@.tenant_limit_check AS (
+    allowed boolean,
+    limit_type text,
+    current_value bigint,
+    limit_value bigint,
+    remaining bigint,
+    reason text
+);
+COMMENT ON TYPE @extschema@.tenant_limit_check IS 'A row of check_tenant_limit(): whether the tenant may go on, and the numbers behind the answer.';
+COMMENT ON COLUMN @extschema@.tenant_limit_check.allowed IS 'Whether the tenant may do more: current_value <= limit_value and the tenant is in good standing.';
+COMMENT ON COLUMN @extschema@.tenant_limit_check.limit_type IS 'The limit checked, as passed.';
+COMMENT ON COLUMN @extschema@.tenant_limit_check.current_value IS 'Usage counted against the limit: the value passed, or measured.';
+COMMENT ON COLUMN @extschema@.tenant_limit_check.limit_value IS 'The tenant''s limit; NULL when none is configured (then allowed).';
+COMMENT ON COLUMN @extschema@.tenant_limit_check.remaining IS 'limit_value - current_value, never below 0; NULL without a limit.';
+COMMENT ON COLUMN @extschema@.tenant_limit_check.reason IS 'Why the answer is no (limit reached, suspended, cancelled, trial over), NULL when allowed.';
+
+CREATE TYPE @extschema@.usage_aggregate AS (
+    bucket_start timestamptz,
+    metric_type text,
+    total numeric,
+    average numeric,
+    minimum numeric,
+    maximum numeric,
+    samples bigint
+);
+COMMENT ON TYPE @extschema@.usage_aggregate IS 'A row of aggregate_usage_metrics(): a metric over the whole range or over one UTC bucket.';
+COMMENT ON COLUMN @extschema@.usage_aggregate.bucket_start IS 'Start of the bucket (UTC hour, day, ISO week or month), or of the range without a bucket.';
+COMMENT ON COLUMN @extschema@.usage_aggregate.metric_type IS 'The metric aggregated.';
+COMMENT ON COLUMN @extschema@.usage_aggregate.total IS 'Sum of the values recorded (0 without data).';
+COMMENT ON COLUMN @extschema@.usage_aggregate.average IS 'Average value per sample; NULL without data.';
+COMMENT ON COLUMN @extschema@.usage_aggregate.minimum IS 'Smallest value recorded; NULL without data.';
+COMMENT ON COLUMN @extschema@.usage_aggregate.maximum IS 'Largest value recorded; NULL without data.';
+COMMENT ON COLUMN @extschema@.usage_aggregate.samples IS 'Number of values recorded.';
+
+CREATE FUNCTION @extschema@.check_tenant_limit(tenant uuid, limit_type text, current_value bigint DEFAULT NULL)
+    RETURNS SETOF @extschema@.tenant_limit_check
+    STABLE PARALLEL RESTRICTED ROWS 1
+    LANGUAGE c AS 'MODULE_PATHNAME', 'check_tenant_limit_wrapper';
+
+-- Two signatures: timestamptz, what every driver sends for an aware time, and
+-- the seed's timestamp, read as UTC. An untyped literal picks timestamptz (the
+-- preferred type of its category), read in the session's time zone.
+CREATE FUNCTION @extschema@.aggregate_usage_metrics(tenant uuid, metric_type text, "from" timestamptz,
+                                                    "to" timestamptz, bucket text DEFAULT NULL)
+    RETURNS SETOF @extschema@.usage_aggregate
+    STABLE PARALLEL RESTRICTED
+    LANGUAGE c AS 'MODULE_PATHNAME', 'aggregate_usage_metrics_tz_wrapper';
+CREATE FUNCTION @extschema@.aggregate_usage_metrics(tenant uuid, metric_type text, "from" timestamp,
+                                                    "to" timestamp, bucket text DEFAULT NULL)
+    RETURNS SETOF @extschema@.usage_aggregate
+    STABLE PARALLEL RESTRICTED
+    LANGUAGE c AS 'MODULE_PATHNAME', 'aggregate_usage_metrics_wrapper';
+
 COMMENT ON FUNCTION @extschema@.record_usage(uuid, text, numeric, timestamptz, text) IS
     'Adds value to the tenant''s usage_metrics row for the UTC hour of at (sum, count, min, max) and returns that hour; concurrent calls lose nothing; a repeated idempotency_key counts once.';
+COMMENT ON FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamptz, timestamptz, text) IS
+    'Total, average, minimum, maximum and sample count of a tenant''s metric over [from, to): one row for the range, or one per UTC hour, day, week or month with data.';
 COMMENT ON FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text) IS
-    'Total, average, minimum, maximum and sample count of a tenant''s metric over [from, to) (read as UTC): one row for the range, or one per hour, day, week or month with data.';
+    'The seed''s signature: as aggregate_usage_metrics(uuid, text, timestamptz, timestamptz, text) with from and to read as UTC, whatever the session''s time zone.';
 COMMENT ON FUNCTION @extschema@.check_tenant_limit(uuid, text, bigint) IS
     'Checks a tenant''s usage against its limit: allowed when current_value <= limit_value and the tenant is neither suspended, cancelled nor past its trial without a subscription. Without current_value, measures usage where marimo_erp holds the data.';
 COMMENT ON FUNCTION @extschema@.cleanup_activity_logs(interval, integer) IS
@@ -264,6 +329,7 @@ SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
 REVOKE ALL ON FUNCTION
     @extschema@.rollup_api_usage(),
     @extschema@.check_tenant_limit(uuid, text, bigint),
+    @extschema@.aggregate_usage_metrics(uuid, text, timestamptz, timestamptz, text),
     @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text),
     @extschema@.record_usage(uuid, text, numeric, timestamptz, text),
     @extschema@.cleanup_activity_logs(interval, integer), @extschema@.cleanup_api_usage_logs(interval, integer),
@@ -271,6 +337,7 @@ REVOKE ALL ON FUNCTION
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     @extschema@.check_tenant_limit(uuid, text, bigint),
+    @extschema@.aggregate_usage_metrics(uuid, text, timestamptz, timestamptz, text),
     @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text),
     @extschema@.record_usage(uuid, text, numeric, timestamptz, text)
     TO marimo_app, marimo_admin;

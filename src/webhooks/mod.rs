@@ -18,6 +18,7 @@ pgrx::extension_sql_file!(
     requires = [
         "tenants",
         "tenancy",
+        "logs",
         set_updated_at,
         isolate_tenant_rows,
         cleanup_webhook_logs,

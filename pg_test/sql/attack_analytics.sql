@@ -37,7 +37,10 @@ SELECT grp, kind, count(*) FROM regress.attacks WHERE domain = 'analytics' GROUP
 -- Every attack is a valid statement: the superuser, whom nothing confines,
 -- wins them. Listed are those it does not win: moving rows to B, and rows of
 -- A pointing at rows of B, break the foreign keys that include tenant_id
--- (23503) or a unique key (23505) even where no policy applies.
+-- (23503) or a unique key (23505) even where no policy applies; and since
+-- 0.9.0 the changes to an extension table that pg_dump would not keep (RLS
+-- switched off, a new owner, trigger, rule or column) are refused even to the
+-- superuser, by the event trigger marimo_erp_member_ddl (0A000).
 ------------------------------------------------------------------------------
 SET client_min_messages = warning;
 CREATE TEMP TABLE superuser_run AS SELECT * FROM regress.superuser_run('analytics');

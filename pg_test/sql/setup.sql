@@ -12,7 +12,8 @@ SELECT e.extversion, n.nspname AS schema
 
 -- What the extension owns, by kind.
 SELECT CASE d.classid WHEN 'pg_class'::regclass THEN 'relation ' || c.relkind::text
-                      WHEN 'pg_proc'::regclass THEN 'function' END AS kind,
+                      WHEN 'pg_proc'::regclass THEN 'function'
+                      WHEN 'pg_event_trigger'::regclass THEN 'event trigger' END AS kind,
        count(*)
   FROM pg_depend d
   LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid

@@ -58,9 +58,18 @@ SELECT period_start AT TIME ZONE 'UTC' AS period_start_utc, value_sum
 -- Day buckets are UTC days whatever the session's zone.
 SELECT bucket_start AT TIME ZONE 'UTC' AS bucket_start_utc, total, samples
   FROM aggregate_usage_metrics('b0000000-0000-4000-8000-000000000001', 'tz_calls', '2024-03-01', '2024-03-31', 'day');
--- "from" and "to" are read as UTC, not in the session's zone.
+-- timestamp bounds (the seed's '...'::TIMESTAMP) are read as UTC, not in the session's zone.
 SELECT bucket_start AT TIME ZONE 'UTC' AS bucket_start_utc, total, samples
-  FROM aggregate_usage_metrics('b0000000-0000-4000-8000-000000000001', 'tz_calls', '2024-03-03 23:00', '2024-03-04 00:00');
+  FROM aggregate_usage_metrics('b0000000-0000-4000-8000-000000000001', 'tz_calls', '2024-03-03 23:00'::timestamp,
+                               '2024-03-04 00:00'::timestamp);
+-- timestamptz bounds (0.9.0) are instants; an untyped literal is one too (the
+-- preferred type), read in the session's zone like any timestamptz: 04:30 IST
+-- to 05:30 IST is the same UTC hour, 23:00 to 00:00.
+SELECT bucket_start AT TIME ZONE 'UTC' AS bucket_start_utc, total, samples
+  FROM aggregate_usage_metrics('b0000000-0000-4000-8000-000000000001', 'tz_calls', '2024-03-04 04:30', '2024-03-04 05:30');
+SELECT bucket_start AT TIME ZONE 'UTC' AS bucket_start_utc, total, samples
+  FROM aggregate_usage_metrics('b0000000-0000-4000-8000-000000000001', 'tz_calls',
+                               '2024-03-03 23:00+00'::timestamptz, '2024-03-04 00:00+00'::timestamptz);
 SET timezone = 'UTC';
 
 ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ use pgrx::{PgList, PgSqlErrorCode};
 use std::ffi::CStr;
 
 use super::errors::raise_with_hint;
+use super::installation;
 
 pgrx::extension_sql_file!("member_ddl.sql", name = "member_ddl");
 
@@ -58,8 +59,9 @@ fn allowed(subtype: pg_sys::AlterTableType::Type) -> Option<Allowed> {
     }
 }
 
-/// The extension's table that `relation` names, if it names one: `None` for any
-/// other relation and for one that does not exist (the command reports that).
+/// The extension's table that `relation` names, if it names one and the current
+/// role could change it: `None` for any other relation and for one that does
+/// not exist (the command reports that).
 unsafe fn member_table(relation: *mut pg_sys::RangeVar) -> Option<String> {
     if relation.is_null() {
         return None;
@@ -78,6 +80,11 @@ unsafe fn member_table(relation: *mut pg_sys::RangeVar) -> Option<String> {
     if extension == pg_sys::InvalidOid
         || pg_sys::getExtensionOfObject(pg_sys::RelationRelationId, relid) != extension
     {
+        return None;
+    }
+    // A role that may not change the table anyway gets PostgreSQL's own
+    // "must be owner" (42501), not a HINT about what it could never do.
+    if !pg_sys::has_privs_of_role(pg_sys::GetUserId(), installation::owner()) {
         return None;
     }
     Some(

@@ -68,6 +68,10 @@ CREATE TABLE @extschema@.integration_logs (
     error_message           text,
     duration_ms             integer,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT integration_logs_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+    CONSTRAINT integration_logs_integration_id_fkey FOREIGN KEY (tenant_id, integration_id)
+        REFERENCES @extschema@.integrations (tenant_id, id) ON DELETE CASCADE,
     CONSTRAINT integration_logs_operation_check CHECK (
         pg_catalog.length(pg_catalog.btrim(operation)) BETWEEN 1 AND 200),
     CONSTRAINT integration_logs_direction_check CHECK (direction IN ('outbound', 'inbound')),
@@ -82,16 +86,7 @@ CREATE TABLE @extschema@.integration_logs (
 
 COMMENT ON TABLE @extschema@.integration_logs IS
     'Append-only log of calls between the tenant''s integrations and their providers, one row per call; purged by cleanup_integration_logs. Partitioned by UTC day on created_at.';
-COMMENT ON COLUMN @extschema@.integration_logs.tenant_id IS 'Tenant that owns the integration. Not a foreign key (0.9.0), so that a parallel pg_restore keeps every row: deleting the tenant deletes its rows by trigger.';
-
--- The log's stand-in for ON DELETE CASCADE (0.9.0; see delete_log_rows()).
-CREATE TRIGGER tenants_delete_integration_logs AFTER DELETE ON @extschema@.tenants
-    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".integration_logs', 'tenant_id=id');
-CREATE TRIGGER integrations_delete_integration_logs AFTER DELETE ON @extschema@.integrations
-    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".integration_logs', 'tenant_id=tenant_id', 'integration_id=id');
-
+COMMENT ON COLUMN @extschema@.integration_logs.tenant_id IS 'Tenant that owns the integration.';
 COMMENT ON COLUMN @extschema@.integration_logs.id IS 'Log entry identifier, unique within the tenant.';
 COMMENT ON COLUMN @extschema@.integration_logs.integration_id IS 'Integration the call was made for (integrations.id of the same tenant).';
 COMMENT ON COLUMN @extschema@.integration_logs.operation IS 'Logical operation (1-200 characters after trimming), e.g. customers.sync or contacts.upsert.';

@@ -13,7 +13,6 @@ pgrx::extension_sql_file!(
     requires = [
         "tenants",
         "tenancy",
-        "logs",
         set_updated_at,
         isolate_tenant_rows,
         cleanup_integration_logs

@@ -19,7 +19,6 @@ pgrx::extension_sql_file!(
     requires = [
         "tenants",
         "tenancy",
-        "logs",
         set_updated_at,
         isolate_tenant_rows,
         record_usage_with_key,

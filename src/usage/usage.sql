@@ -62,6 +62,8 @@ CREATE TABLE @extschema@.user_activities (
     user_agent     text,
     session_id     text,
     created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT user_activities_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT user_activities_actor_type_check CHECK (actor_type IN ('user', 'api_key', 'system', 'integration')),
     CONSTRAINT user_activities_action_check CHECK (action ~ '^[a-z][a-z0-9_.]{0,99}$'),
     CONSTRAINT user_activities_resource_check CHECK (resource_id IS NULL OR resource_type IS NOT NULL),
@@ -72,13 +74,7 @@ CREATE TABLE @extschema@.user_activities (
 
 
 COMMENT ON TABLE @extschema@.user_activities IS 'Append-only log of what users (and API keys, integrations, the system) did in a tenant; cleanup_activity_logs() keeps 180 days by default. Partitioned by UTC day on created_at.';
-COMMENT ON COLUMN @extschema@.user_activities.tenant_id IS 'Tenant the activity happened in. Not a foreign key (0.9.0), so that a parallel pg_restore keeps every row: deleting the tenant deletes its rows by trigger.';
-
--- The log's stand-in for ON DELETE CASCADE (0.9.0; see delete_log_rows()).
-CREATE TRIGGER tenants_delete_user_activities AFTER DELETE ON @extschema@.tenants
-    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".user_activities', 'tenant_id=id');
-
+COMMENT ON COLUMN @extschema@.user_activities.tenant_id IS 'Tenant the activity happened in.';
 COMMENT ON COLUMN @extschema@.user_activities.id IS 'Activity identifier.';
 COMMENT ON COLUMN @extschema@.user_activities.user_id IS 'Acting user of the application; NULL for system actions.';
 COMMENT ON COLUMN @extschema@.user_activities.actor_type IS 'Who acted: user, api_key, system or integration.';
@@ -126,6 +122,8 @@ CREATE TABLE @extschema@.api_usage_logs (
     user_agent           text,
     error_message        text,
     created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT api_usage_logs_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT api_usage_logs_method_check CHECK (
         method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS')),
     CONSTRAINT api_usage_logs_endpoint_check CHECK (pg_catalog.length(endpoint) BETWEEN 1 AND 2048),
@@ -138,13 +136,7 @@ CREATE TABLE @extschema@.api_usage_logs (
 
 
 COMMENT ON TABLE @extschema@.api_usage_logs IS 'Append-only log of API requests per tenant; cleanup_api_usage_logs() keeps 90 days by default. Partitioned by UTC day on created_at.';
-COMMENT ON COLUMN @extschema@.api_usage_logs.tenant_id IS 'Tenant the request was made for. Not a foreign key (0.9.0), so that a parallel pg_restore keeps every row: deleting the tenant deletes its rows by trigger.';
-
--- The log's stand-in for ON DELETE CASCADE (0.9.0; see delete_log_rows()).
-CREATE TRIGGER tenants_delete_api_usage_logs AFTER DELETE ON @extschema@.tenants
-    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".api_usage_logs', 'tenant_id=id');
-
+COMMENT ON COLUMN @extschema@.api_usage_logs.tenant_id IS 'Tenant the request was made for.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.id IS 'Request identifier.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.user_id IS 'Calling user of the application, when authenticated as a user.';
 COMMENT ON COLUMN @extschema@.api_usage_logs.api_key_id IS 'API key the request was authenticated with, when any.';

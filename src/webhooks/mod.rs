@@ -18,7 +18,6 @@ pgrx::extension_sql_file!(
     requires = [
         "tenants",
         "tenancy",
-        "logs",
         set_updated_at,
         isolate_tenant_rows,
         cleanup_webhook_logs,

@@ -244,6 +244,12 @@ CREATE TABLE @extschema@.webhook_logs (
     duration_ms             integer,
     error                   text,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT webhook_logs_tenant_id_fkey FOREIGN KEY (tenant_id)
+        REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+    CONSTRAINT webhook_logs_webhook_id_fkey FOREIGN KEY (tenant_id, webhook_id)
+        REFERENCES @extschema@.webhooks (tenant_id, id) ON DELETE CASCADE,
+    CONSTRAINT webhook_logs_delivery_id_fkey FOREIGN KEY (tenant_id, delivery_id)
+        REFERENCES @extschema@.webhook_deliveries (tenant_id, id) ON DELETE CASCADE,
     CONSTRAINT webhook_logs_attempt_check CHECK (attempt >= 1),
     CONSTRAINT webhook_logs_request_headers_check CHECK (pg_catalog.jsonb_typeof(request_headers) = 'object'),
     CONSTRAINT webhook_logs_response_status_check CHECK (response_status BETWEEN 100 AND 599),
@@ -255,19 +261,7 @@ CREATE TABLE @extschema@.webhook_logs (
 
 COMMENT ON TABLE @extschema@.webhook_logs IS
     'Append-only log of webhook HTTP attempts, one row per request with its response; purged by cleanup_webhook_logs. Partitioned by UTC day on created_at.';
-COMMENT ON COLUMN @extschema@.webhook_logs.tenant_id IS 'Tenant that owns the endpoint. Not a foreign key (0.9.0), so that a parallel pg_restore keeps every row: deleting the tenant deletes its rows by trigger.';
-
--- The log's stand-in for ON DELETE CASCADE (0.9.0; see delete_log_rows()).
-CREATE TRIGGER tenants_delete_webhook_logs AFTER DELETE ON @extschema@.tenants
-    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".webhook_logs', 'tenant_id=id');
-CREATE TRIGGER webhooks_delete_webhook_logs AFTER DELETE ON @extschema@.webhooks
-    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".webhook_logs', 'tenant_id=tenant_id', 'webhook_id=id');
-CREATE TRIGGER webhook_deliveries_delete_webhook_logs AFTER DELETE ON @extschema@.webhook_deliveries
-    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION @extschema@.delete_log_rows('"@extschema@".webhook_logs', 'tenant_id=tenant_id', 'delivery_id=id');
-
+COMMENT ON COLUMN @extschema@.webhook_logs.tenant_id IS 'Tenant that owns the endpoint.';
 COMMENT ON COLUMN @extschema@.webhook_logs.id IS 'Log entry identifier, unique within the tenant.';
 COMMENT ON COLUMN @extschema@.webhook_logs.webhook_id IS 'Endpoint that was called (webhooks.id of the same tenant).';
 COMMENT ON COLUMN @extschema@.webhook_logs.delivery_id IS 'Delivery the attempt belongs to (webhook_deliveries.id of the same tenant); NULL for requests outside a delivery, e.g. a test ping.';

@@ -34,6 +34,7 @@ mod monitoring;
 mod usage;
 mod webhooks;
 
+mod adoption;
 mod compat;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -82,7 +82,7 @@ export USER="${USER:-$(id -un)}"
 # and the build tools come with them.
 ensure_packages() {
     local wanted=(postgresql-15 postgresql-server-dev-15 postgresql-client-15
-                  postgresql-15-cron libclang-dev clang sudo gcc make pkg-config)
+                  postgresql-15-cron libclang-dev clang sudo gcc make pkg-config pgbouncer)
     local missing=()
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -6,6 +6,9 @@
 
 -- == Monitoring: partitions, maintenance history, webhook backlog ==
 
+-- == Adoption: a database built by the seed's migrations ==
+DROP FUNCTION @extschema@.adopt_seed_tables(pg_catalog.regnamespace);
+
 -- == Usage: timestamptz bounds and named result types ==
 -- Back to 0.8.1's anonymous row types and the timestamp signature alone.
 DROP FUNCTION @extschema@.check_tenant_limit(uuid, text, bigint);

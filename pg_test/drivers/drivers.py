@@ -2,7 +2,8 @@
 the same UTC window whatever the process and session time zones, the seed's
 ::TIMESTAMP calls keep their meaning, and the named result types decode.
 
-Usage: python drivers.py   (PGHOST, PGPORT, PGUSER, PGDATABASE and TZ from run)
+Usage: python drivers.py [BOUNCER_SOCKET_DIR BOUNCER_PORT]
+(PGHOST, PGPORT, PGUSER, PGDATABASE and TZ from run; with a PgBouncer, the pooled checks too)
 Prints one "ok"/"not ok" line per check and "drivers-python: N passed, N failed".
 """
 
@@ -103,11 +104,70 @@ async def with_asyncpg():
         await conn.close()
 
 
+TENANTS = [TENANT, "44444444-4444-4444-8444-444444444444"]
+# Each transaction sets its tenant first, as the README says for transaction pooling.
+IN_TRANSACTION = "SELECT (SELECT pg_catalog.array_agg(id::text) FROM tenants), current_tenant()::text"
+
+
+async def pooled_psycopg(bouncer, transactions):
+    """psycopg 3 through PgBouncer in transaction mode, prepare_threshold=None."""
+    seen = []
+
+    async def client(n):
+        async with await psycopg.AsyncConnection.connect(bouncer, prepare_threshold=None) as conn:
+            for i in range(transactions):
+                tenant = TENANTS[(n + i) % 2]
+                async with conn.transaction():
+                    await conn.execute("SELECT set_tenant(%s)", (tenant,))
+                    rows, current = await (await conn.execute(IN_TRANSACTION)).fetchone()
+                    seen.append((tenant, rows, current))
+
+    await asyncio.gather(*(client(n) for n in range(8)))
+    return seen
+
+
+async def pooled_asyncpg(bouncer, transactions):
+    """asyncpg through PgBouncer in transaction mode, statement_cache_size=0."""
+    seen = []
+    pool = await asyncpg.create_pool(bouncer, min_size=8, max_size=8, statement_cache_size=0)
+    try:
+        async def client(n):
+            async with pool.acquire() as conn:
+                for i in range(transactions):
+                    tenant = TENANTS[(n + i) % 2]
+                    async with conn.transaction():
+                        await conn.execute("SELECT set_tenant($1::uuid)", tenant)
+                        row = await conn.fetchrow(IN_TRANSACTION)
+                        seen.append((tenant, row[0], row[1]))
+
+        await asyncio.gather(*(client(n) for n in range(8)))
+    finally:
+        await pool.close()
+    return seen
+
+
+def check_pooled(name, seen, transactions):
+    leaks = [s for s in seen if s[1] != [s[0]] or s[2] != s[0]]
+    check(f"{name}: 8 clients x {transactions} transactions, each sees only its tenant", (len(seen), leaks),
+          (8 * transactions, []))
+
+
+def with_pgbouncer(socket_dir, port):
+    psycopg_dsn = f"host={socket_dir} port={port} dbname=drivers user=marimo_driver_app"
+    asyncpg_dsn = f"postgresql://marimo_driver_app@/drivers?host={socket_dir}&port={port}"
+    check_pooled("psycopg via PgBouncer (transaction mode, prepare_threshold=None)",
+                 asyncio.run(pooled_psycopg(psycopg_dsn, 25)), 25)
+    check_pooled("asyncpg via PgBouncer (transaction mode, statement_cache_size=0)",
+                 asyncio.run(pooled_asyncpg(asyncpg_dsn, 25)), 25)
+
+
 def main():
     time.tzset()
     print(f"# process time zone {time.tzname}, session {SESSION_ZONE}")
     with_psycopg()
     asyncio.run(with_asyncpg())
+    if len(sys.argv) == 3:
+        with_pgbouncer(sys.argv[1], sys.argv[2])
     print(f"drivers-python: {results['passed']} passed, {results['failed']} failed")
     sys.exit(1 if results["failed"] else 0)
 

@@ -5,6 +5,73 @@
 -- == Search for applications, and tenant routing ==
 
 -- == Monitoring: partitions, maintenance history, webhook backlog ==
+-- Refuses while maintenance_runs holds rows, unless marimo_erp.allow_data_loss
+-- is on. The two seed views go back to their 0.8.1 columns: dropped and made
+-- again, as CREATE OR REPLACE VIEW cannot drop columns.
+SELECT @extschema@.assert_no_data_loss('0.8.1', ARRAY['maintenance_runs']);
+
+DROP VIEW @extschema@.monitoring_webhook_backlog;
+DROP VIEW @extschema@.monitoring_maintenance;
+DROP VIEW @extschema@.monitoring_partitions;
+DROP FUNCTION @extschema@.monitoring_partition_bounds(regclass);
+DROP VIEW @extschema@.monitoring_index_usage;
+DROP VIEW @extschema@.monitoring_table_sizes;
+
+-- security_invoker: a caller sees only the statistics its own privileges show.
+CREATE VIEW @extschema@.monitoring_table_sizes WITH (security_invoker = true) AS
+SELECT n.nspname AS schemaname,
+       c.relname AS tablename,
+       pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(c.oid)) AS size,
+       pg_catalog.pg_total_relation_size(c.oid) AS total_bytes,
+       pg_catalog.pg_relation_size(c.oid) AS table_bytes,
+       pg_catalog.pg_indexes_size(c.oid) AS index_bytes
+  FROM pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'marimo_erp'
+  JOIN pg_catalog.pg_class c ON c.oid = d.objid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+   AND d.deptype = 'e'
+   AND c.relkind IN ('r', 'p')
+ ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, c.relname;
+
+COMMENT ON VIEW @extschema@.monitoring_table_sizes IS 'Size of every marimo_erp table with its indexes and TOAST, largest first (the seed''s "Table Sizes" query).';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.schemaname IS 'Schema of the table.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.tablename IS 'Name of the table.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.size IS 'Total size, human-readable.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.total_bytes IS 'Total size in bytes: table, indexes and TOAST.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.table_bytes IS 'Size of the table''s main fork in bytes.';
+COMMENT ON COLUMN @extschema@.monitoring_table_sizes.index_bytes IS 'Size of the table''s indexes in bytes.';
+
+CREATE VIEW @extschema@.monitoring_index_usage WITH (security_invoker = true) AS
+SELECT s.schemaname,
+       s.relname AS tablename,
+       s.indexrelname AS indexname,
+       s.idx_scan,
+       s.idx_tup_read,
+       s.idx_tup_fetch,
+       pg_catalog.pg_relation_size(s.indexrelid) AS index_bytes
+  FROM pg_catalog.pg_stat_user_indexes s
+  JOIN pg_catalog.pg_depend d ON d.objid = s.relid
+  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'marimo_erp'
+ WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+   AND d.deptype = 'e'
+ ORDER BY s.idx_scan DESC, s.indexrelname;
+
+COMMENT ON VIEW @extschema@.monitoring_index_usage IS 'How often each index of a marimo_erp table is used, most used first (the seed''s "Index Usage" query); idx_scan = 0 marks candidates for removal.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.schemaname IS 'Schema of the table.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.tablename IS 'Table the index belongs to.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.indexname IS 'Name of the index.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_scan IS 'Number of index scans since statistics were last reset.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_tup_read IS 'Index entries returned by scans of the index.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.idx_tup_fetch IS 'Live table rows fetched by simple index scans of the index.';
+COMMENT ON COLUMN @extschema@.monitoring_index_usage.index_bytes IS 'Size of the index in bytes.';
+
+GRANT SELECT ON @extschema@.monitoring_table_sizes, @extschema@.monitoring_index_usage TO marimo_admin;
+
+ALTER EXTENSION marimo_erp DROP TABLE @extschema@.maintenance_runs;
+DROP TABLE @extschema@.maintenance_runs;
 
 -- == Adoption: a database built by the seed's migrations ==
 DROP FUNCTION @extschema@.adopt_seed_tables(pg_catalog.regnamespace);

@@ -139,7 +139,7 @@ SELECT count(*) AS missing FROM (
       FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass
        AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'marimo_erp')
-       AND d.deptype = 'e' AND c.relkind = 'r'
+       AND d.deptype = 'e' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
     EXCEPT SELECT tablename::text FROM monitoring_table_sizes) m;
 SELECT count(*) AS extra FROM (
     SELECT tablename::text FROM monitoring_table_sizes
@@ -147,7 +147,10 @@ SELECT count(*) AS extra FROM (
 
 -- Its sizes agree with the catalog functions and with each other.
 SELECT bool_and(size = pg_size_pretty(total_bytes)) AS size_is_total,
-       bool_and(total_bytes = pg_total_relation_size(format('%I.%I', schemaname, tablename)::regclass)) AS total_matches,
+       bool_and(total_bytes = (SELECT sum(pg_total_relation_size(r.oid)) FROM pg_class r
+                                WHERE r.oid = format('%I.%I', schemaname, tablename)::regclass
+                                   OR r.oid IN (SELECT relid FROM pg_partition_tree(format('%I.%I', schemaname, tablename)::regclass))))
+           AS total_matches,
        bool_and(total_bytes >= table_bytes + index_bytes) AS total_covers_parts,
        bool_and(index_bytes > 0) AS every_table_indexed
   FROM monitoring_table_sizes;
@@ -164,9 +167,9 @@ SELECT tablename, count(*) AS indexes FROM monitoring_index_usage GROUP BY table
 -- Exactly the indexes of the extension's tables, with their sizes.
 SELECT count(*) AS missing FROM (
     SELECT tablename::text, indexname::text FROM pg_indexes WHERE schemaname = 'public'
-    EXCEPT SELECT tablename::text, indexname::text FROM monitoring_index_usage) m;
+    EXCEPT SELECT coalesce(partitionname, tablename)::text, indexname::text FROM monitoring_index_usage) m;
 SELECT count(*) AS extra FROM (
-    SELECT tablename::text, indexname::text FROM monitoring_index_usage
+    SELECT coalesce(partitionname, tablename)::text, indexname::text FROM monitoring_index_usage
     EXCEPT SELECT tablename::text, indexname::text FROM pg_indexes WHERE schemaname = 'public') e;
 SELECT bool_and(schemaname = 'public') AS in_public,
        bool_and(idx_scan >= 0 AND idx_tup_read >= 0 AND idx_tup_fetch >= 0) AS counters_set,

@@ -18,6 +18,11 @@ pub const SESSION_TENANT_NAME: &std::ffi::CStr = c"marimo_erp.tenant_id";
 /// `marimo_erp.partition_drop_lock_timeout`: how long a cleanup waits to drop a partition (ms).
 pub static PARTITION_DROP_LOCK_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(200);
 
+/// `marimo_erp.maintenance_history_retention`: how long `run_maintenance` keeps
+/// the rows of `maintenance_runs` (minutes; 90 days by default).
+pub static MAINTENANCE_HISTORY_RETENTION_MIN: GucSetting<i32> =
+    GucSetting::<i32>::new(90 * 24 * 60);
+
 /// `marimo_erp.webhook_allow_private_networks`: whether webhooks may reach private addresses.
 pub static WEBHOOK_ALLOW_PRIVATE_NETWORKS: GucSetting<bool> = GucSetting::<bool>::new(false);
 /// `marimo_erp.database`: the database the background worker serves.
@@ -45,6 +50,16 @@ pub fn init(preloading: bool) {
         60_000,
         GucContext::Userset,
         GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.maintenance_history_retention",
+        c"How long run_maintenance() keeps the rows of maintenance_runs, the history of maintenance and cleanups.",
+        c"Each run_maintenance() deletes the history rows that started longer ago than this (90 days by default; e.g. '30d', '12h').",
+        &MAINTENANCE_HISTORY_RETENTION_MIN,
+        60,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_MIN,
     );
     GucRegistry::define_string_guc(
         SESSION_TENANT_NAME,

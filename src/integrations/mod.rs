@@ -5,7 +5,7 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 
 use crate::logs::registry::INTEGRATION_LOGS;
-use crate::logs::retention;
+use crate::logs::{history, retention};
 
 pgrx::extension_sql_file!(
     "integrations.sql",
@@ -27,5 +27,7 @@ fn cleanup_integration_logs(
     retention: default!(Option<Interval>, "'90 days'"),
     batch_size: default!(Option<i32>, "10000"),
 ) -> i64 {
-    retention::purge(&INTEGRATION_LOGS, retention, batch_size)
+    history::recorded("cleanup_integration_logs", || {
+        retention::purge(&INTEGRATION_LOGS, retention, batch_size)
+    })
 }

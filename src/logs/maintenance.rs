@@ -1,12 +1,15 @@
 //! `run_maintenance`: the one job to schedule. It creates the coming days'
-//! partitions of every log and runs every cleanup with its default retention.
+//! partitions of every log and runs every cleanup with its default retention,
+//! then prunes the history of maintenance, and records the run in it.
 
 use pgrx::datum::{Date, Interval};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
+use super::history;
 use super::partitions::create_days;
-use super::registry::{DAILY_PARTITIONED, MAINTAINED};
+use super::registry::{DAILY_PARTITIONED, MAINTAINED, MAINTENANCE_RUNS};
+use super::retention;
 use crate::infra::errors::{invalid_argument, raise, required, spi};
 use crate::infra::installation;
 
@@ -26,6 +29,7 @@ pub fn run_maintenance(
     ),
 > {
     let premake = required(premake, "premake");
+    let run = history::begin();
     let days_ahead = spi(Spi::get_one_with_args::<i32>(
         "SELECT CASE WHEN $1 < pg_catalog.make_interval() OR $1 > pg_catalog.make_interval(days => 366) THEN -1
                      ELSE pg_catalog.ceil(EXTRACT(epoch FROM $1) / 86400)::integer END",
@@ -46,9 +50,11 @@ pub fn run_maintenance(
         &[today.into()],
     ))
     .unwrap_or(today);
+    let mut created = Vec::new();
     for log in DAILY_PARTITIONED {
         for (name, moved) in create_days(log.table, yesterday, days_ahead + 2) {
-            done.push(("created partition".to_string(), name, moved));
+            done.push(("created partition".to_string(), name.clone(), moved));
+            created.push((name, moved));
         }
     }
     // The cleanups run through SQL so that their declared default retentions apply.
@@ -64,5 +70,19 @@ pub fn run_maintenance(
             removed,
         ));
     }
+    // The history itself does not grow forever.
+    if history::installed() {
+        let pruned = retention::purge(&MAINTENANCE_RUNS, Some(history::retention()), Some(10_000));
+        done.push((
+            "removed expired rows".to_string(),
+            MAINTENANCE_RUNS.table.to_string(),
+            pruned,
+        ));
+    }
+    run.finish(
+        "run_maintenance",
+        &created,
+        &format!("{{\"premake_days\": {days_ahead}}}"),
+    );
     TableIterator::new(done)
 }

@@ -49,6 +49,15 @@ pub const SPENT_WEBHOOK_EVENTS: LogTable = LogTable {
     cleanup: "cleanup_webhook_logs",
 };
 
+/// The history of maintenance, pruned by `run_maintenance` itself after
+/// `marimo_erp.maintenance_history_retention`.
+pub const MAINTENANCE_RUNS: LogTable = LogTable {
+    table: "maintenance_runs",
+    time_column: "started_at",
+    only_where: None,
+    cleanup: "run_maintenance",
+};
+
 /// The logs partitioned by UTC day on `created_at`.
 pub const DAILY_PARTITIONED: [&LogTable; 4] = [
     &WEBHOOK_LOGS,

@@ -16,12 +16,15 @@
 //! at most `marimo_erp.partition_drop_lock_timeout` (inserts queue behind it for
 //! that long at worst), then, if the lock is still not free, deletes that
 //! partition's rows in batches instead, so the cleanup always completes.
+//!
+//! Each purge notes what it did for the history of maintenance (`history`).
 
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
+use super::history;
 use super::partitions::{self, Partition};
 use super::registry::LogTable;
 use crate::infra::errors::{invalid_argument, required, spi};
@@ -66,7 +69,9 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
         None => format!("{} < $1", log.time_column),
     };
     if partitions.is_empty() {
-        return delete_in_batches(&table, &condition, cutoff, batch_size);
+        let removed = delete_in_batches(&table, &condition, cutoff, batch_size);
+        history::note_removal(log.table, removed, 0, cutoff);
+        return removed;
     }
     let (expired, others): (Vec<&Partition>, Vec<&Partition>) = partitions
         .iter()
@@ -89,11 +94,15 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
     // blocks every insert into the log, is held for the drops alone.
     let counted: Vec<(&Partition, i64)> =
         expired.into_iter().map(|p| (p, count_frozen(p))).collect();
+    let mut dropped = 0;
     for (partition, rows) in counted {
-        removed += drop_or_delete(
+        let (rows, was_dropped) = drop_or_delete(
             parent_oid, default, partition, rows, &condition, cutoff, batch_size,
         );
+        removed += rows;
+        dropped += i32::from(was_dropped);
     }
+    history::note_removal(log.table, removed, dropped, cutoff);
     removed
 }
 
@@ -109,7 +118,8 @@ fn count_frozen(partition: &Partition) -> i64 {
 }
 
 /// Drops a wholly expired partition, or, when its locks are not free within the
-/// timeout, deletes its rows in batches. Returns the number of rows removed.
+/// timeout, deletes its rows in batches. Returns the number of rows removed and
+/// whether it was dropped.
 fn drop_or_delete(
     parent: pg_sys::Oid,
     default: Option<pg_sys::Oid>,
@@ -118,7 +128,7 @@ fn drop_or_delete(
     condition: &str,
     cutoff: TimestampWithTimeZone,
     batch_size: i32,
-) -> i64 {
+) -> (i64, bool) {
     let locked = [Some(parent), default, Some(partition.oid)]
         .into_iter()
         .flatten()
@@ -132,10 +142,13 @@ fn drop_or_delete(
                 partition.name
             )
         );
-        return delete_in_batches(&partition.name, condition, cutoff, batch_size);
+        return (
+            delete_in_batches(&partition.name, condition, cutoff, batch_size),
+            false,
+        );
     }
     spi(Spi::run(&format!("DROP TABLE {}", partition.name)));
-    rows
+    (rows, true)
 }
 
 /// Takes an ACCESS EXCLUSIVE lock on `relation`, waiting at most

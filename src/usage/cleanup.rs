@@ -4,7 +4,7 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 
 use crate::logs::registry::{API_USAGE_LOGS, USAGE_IDEMPOTENCY_KEYS, USER_ACTIVITIES};
-use crate::logs::retention;
+use crate::logs::{history, retention};
 
 /// Forgets idempotency keys older than `retention` (35 days by default): a key
 /// repeated after that counts again.
@@ -14,7 +14,9 @@ fn cleanup_idempotency_keys(
     retention: default!(Option<Interval>, "'35 days'"),
     batch_size: default!(Option<i32>, "10000"),
 ) -> i64 {
-    retention::purge(&USAGE_IDEMPOTENCY_KEYS, retention, batch_size)
+    history::recorded("cleanup_idempotency_keys", || {
+        retention::purge(&USAGE_IDEMPOTENCY_KEYS, retention, batch_size)
+    })
 }
 
 /// Deletes user activities older than `retention` (180 days by default, as the seed).
@@ -24,7 +26,9 @@ fn cleanup_activity_logs(
     retention: default!(Option<Interval>, "'180 days'"),
     batch_size: default!(Option<i32>, "10000"),
 ) -> i64 {
-    retention::purge(&USER_ACTIVITIES, retention, batch_size)
+    history::recorded("cleanup_activity_logs", || {
+        retention::purge(&USER_ACTIVITIES, retention, batch_size)
+    })
 }
 
 /// Deletes API usage logs older than `retention` (90 days by default); the seed
@@ -35,5 +39,7 @@ fn cleanup_api_usage_logs(
     retention: default!(Option<Interval>, "'90 days'"),
     batch_size: default!(Option<i32>, "10000"),
 ) -> i64 {
-    retention::purge(&API_USAGE_LOGS, retention, batch_size)
+    history::recorded("cleanup_api_usage_logs", || {
+        retention::purge(&API_USAGE_LOGS, retention, batch_size)
+    })
 }

@@ -11,7 +11,7 @@ use crate::infra::guard::PinnedSearchPath;
 use crate::infra::installation;
 use crate::infra::spi::with_schema;
 use crate::logs::registry::{FINISHED_WEBHOOK_DELIVERIES, SPENT_WEBHOOK_EVENTS, WEBHOOK_LOGS};
-use crate::logs::retention;
+use crate::logs::{history, retention};
 use crate::tenancy::access::{as_owner_for_applications, authorize_tenant};
 
 /// Deletes webhook logs older than `retention` (30 days by default, as the seed),
@@ -23,9 +23,11 @@ fn cleanup_webhook_logs(
     retention: default!(Option<Interval>, "'30 days'"),
     batch_size: default!(Option<i32>, "10000"),
 ) -> i64 {
-    retention::purge(&WEBHOOK_LOGS, retention, batch_size)
-        + retention::purge(&FINISHED_WEBHOOK_DELIVERIES, retention, batch_size)
-        + retention::purge(&SPENT_WEBHOOK_EVENTS, retention, batch_size)
+    history::recorded("cleanup_webhook_logs", || {
+        retention::purge(&WEBHOOK_LOGS, retention, batch_size)
+            + retention::purge(&FINISHED_WEBHOOK_DELIVERIES, retention, batch_size)
+            + retention::purge(&SPENT_WEBHOOK_EVENTS, retention, batch_size)
+    })
 }
 
 /// An event type: lowercase dotted words, as the webhook_events CHECK says.

@@ -18,6 +18,7 @@ CREATE TABLE @extschema@.analytics_queries (
     run_count        bigint      NOT NULL DEFAULT 0,
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    search_vector    tsvector,
     CONSTRAINT analytics_queries_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT analytics_queries_tenant_id_name_key UNIQUE (tenant_id, name),
     CONSTRAINT analytics_queries_tenant_id_fkey FOREIGN KEY (tenant_id)
@@ -31,11 +32,15 @@ CREATE TABLE @extschema@.analytics_queries (
 
 CREATE INDEX analytics_queries_tenant_id_created_at_idx ON @extschema@.analytics_queries (tenant_id, created_at);
 CREATE INDEX analytics_queries_tenant_id_created_by_idx ON @extschema@.analytics_queries (tenant_id, created_by);
-CREATE INDEX analytics_queries_search_idx ON @extschema@.analytics_queries USING gin (
-    pg_catalog.to_tsvector('simple'::regconfig, name || ' ' || COALESCE(description, '')));
+-- Search (0.9.0): search_vector in the tenant's language, read by search_analytics_queries().
+CREATE INDEX analytics_queries_search_idx ON @extschema@.analytics_queries USING gin (search_vector);
 
 CREATE TRIGGER analytics_queries_set_updated_at BEFORE UPDATE ON @extschema@.analytics_queries
     FOR EACH ROW EXECUTE FUNCTION @extschema@.set_updated_at();
+-- After set_updated_at (name order), which a refresh of the vectors undoes.
+CREATE TRIGGER analytics_queries_update_search_vector
+    BEFORE INSERT OR UPDATE OF tenant_id, name, description, search_vector ON @extschema@.analytics_queries
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.set_search_vector('name', 'description');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.analytics_queries', '');
 
@@ -53,6 +58,7 @@ COMMENT ON COLUMN @extschema@.analytics_queries.last_run_at IS 'When the query l
 COMMENT ON COLUMN @extschema@.analytics_queries.run_count IS 'How many times the query has run.';
 COMMENT ON COLUMN @extschema@.analytics_queries.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.analytics_queries.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.analytics_queries.search_vector IS 'Name (weight A) and description (weight B) as a text search document in the tenant''s language; kept by a trigger, read by search_analytics_queries().';
 
 CREATE TABLE @extschema@.dashboards (
     tenant_id                 uuid        NOT NULL,
@@ -68,6 +74,7 @@ CREATE TABLE @extschema@.dashboards (
     created_by                uuid,
     created_at                timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at                timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    search_vector             tsvector,
     CONSTRAINT dashboards_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT dashboards_tenant_id_name_key UNIQUE (tenant_id, name),
     CONSTRAINT dashboards_tenant_id_fkey FOREIGN KEY (tenant_id)
@@ -82,11 +89,15 @@ CREATE TABLE @extschema@.dashboards (
 -- At most one default dashboard per tenant.
 CREATE UNIQUE INDEX dashboards_tenant_id_default_idx ON @extschema@.dashboards (tenant_id) WHERE is_default;
 CREATE INDEX dashboards_tenant_id_created_at_idx ON @extschema@.dashboards (tenant_id, created_at);
-CREATE INDEX dashboards_search_idx ON @extschema@.dashboards USING gin (
-    pg_catalog.to_tsvector('simple'::regconfig, name || ' ' || COALESCE(description, '')));
+-- Search (0.9.0): search_vector in the tenant's language, read by search_dashboards().
+CREATE INDEX dashboards_search_idx ON @extschema@.dashboards USING gin (search_vector);
 
 CREATE TRIGGER dashboards_set_updated_at BEFORE UPDATE ON @extschema@.dashboards
     FOR EACH ROW EXECUTE FUNCTION @extschema@.set_updated_at();
+-- After set_updated_at (name order), which a refresh of the vectors undoes.
+CREATE TRIGGER dashboards_update_search_vector
+    BEFORE INSERT OR UPDATE OF tenant_id, name, description, search_vector ON @extschema@.dashboards
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.set_search_vector('name', 'description');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.dashboards', '');
 
@@ -104,6 +115,7 @@ COMMENT ON COLUMN @extschema@.dashboards.refresh_interval_seconds IS 'Auto-refre
 COMMENT ON COLUMN @extschema@.dashboards.created_by IS 'User (of the application) who created the dashboard.';
 COMMENT ON COLUMN @extschema@.dashboards.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.dashboards.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.dashboards.search_vector IS 'Name (weight A) and description (weight B) as a text search document in the tenant''s language; kept by a trigger, read by search_dashboards().';
 
 CREATE TABLE @extschema@.scheduled_reports (
     tenant_id           uuid        NOT NULL,
@@ -184,3 +196,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
 SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
   FROM pg_catalog.unnest(ARRAY['@extschema@.analytics_queries', '@extschema@.dashboards',
                                '@extschema@.scheduled_reports']::pg_catalog.regclass[]) AS t;
+
+-- Search (0.9.0): for applications, which under forced row-level security could
+-- not use the GIN indexes themselves; the current tenant's rows only.
+COMMENT ON FUNCTION @extschema@.search_analytics_queries(text, integer, uuid) IS
+    'Full-text search (web search syntax: words, "phrases", or, -not) of the tenant''s saved queries by name and description, best match first, at most max_rows; tenant defaults to the current tenant, and an application may search only that one.';
+COMMENT ON FUNCTION @extschema@.search_dashboards(text, integer, uuid) IS
+    'Full-text search (web search syntax: words, "phrases", or, -not) of the tenant''s dashboards by name and description, best match first, at most max_rows; tenant defaults to the current tenant, and an application may search only that one.';
+REVOKE ALL ON FUNCTION
+    @extschema@.search_analytics_queries(text, integer, uuid), @extschema@.search_dashboards(text, integer, uuid)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.search_analytics_queries(text, integer, uuid), @extschema@.search_dashboards(text, integer, uuid)
+    TO marimo_app, marimo_admin;

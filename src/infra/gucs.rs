@@ -22,6 +22,11 @@ pub static PARTITION_DROP_LOCK_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::
 /// the rows of `maintenance_runs` (minutes; 90 days by default).
 pub static MAINTENANCE_HISTORY_RETENTION_MIN: GucSetting<i32> =
     GucSetting::<i32>::new(90 * 24 * 60);
+/// `marimo_erp.search_language`: the text search configuration of tenants without their own.
+pub static SEARCH_LANGUAGE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"english"));
+/// `marimo_erp.search_refresh`: on while refresh_search_vectors() rebuilds vectors.
+pub static SEARCH_REFRESH: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 /// `marimo_erp.webhook_allow_private_networks`: whether webhooks may reach private addresses.
 pub static WEBHOOK_ALLOW_PRIVATE_NETWORKS: GucSetting<bool> = GucSetting::<bool>::new(false);
@@ -68,6 +73,26 @@ pub fn init(preloading: bool) {
         &SESSION_TENANT,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    // Read in SQL (search_language()), which checks the value where it is used.
+    GucRegistry::define_string_guc(
+        c"marimo_erp.search_language",
+        c"The text search configuration of tenants whose settings name no search_language.",
+        c"Documents and queries must be parsed alike: set it for the server or the database, not per session, and run refresh_search_vectors() after changing it.",
+        &SEARCH_LANGUAGE,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    // Set by refresh_search_vectors() (SECURITY DEFINER) for its own statements:
+    // the rows it rebuilds keep their updated_at. Superusers only, so that no
+    // application can keep updated_at from moving.
+    GucRegistry::define_bool_guc(
+        c"marimo_erp.search_refresh",
+        c"Internal: on while refresh_search_vectors() rebuilds search vectors.",
+        c"Rows rebuilt while it is on keep their updated_at.",
+        &SEARCH_REFRESH,
+        GucContext::Suset,
+        GucFlags::NO_SHOW_ALL,
     );
     GucRegistry::define_bool_guc(
         c"marimo_erp.webhook_allow_private_networks",

@@ -271,6 +271,7 @@ CREATE TABLE @extschema@.sendgrid_contacts (
     last_synced_at          timestamptz,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    search_vector           tsvector,
     CONSTRAINT sendgrid_contacts_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT sendgrid_contacts_tenant_id_email_key UNIQUE (tenant_id, email),
     CONSTRAINT sendgrid_contacts_tenant_id_sendgrid_contact_id_key UNIQUE (tenant_id, sendgrid_contact_id),
@@ -286,13 +287,17 @@ CREATE TABLE @extschema@.sendgrid_contacts (
 );
 
 CREATE INDEX sendgrid_contacts_tenant_id_status_idx ON @extschema@.sendgrid_contacts (tenant_id, status);
+-- Read by sendgrid_contacts_in_list() (0.9.0).
 CREATE INDEX sendgrid_contacts_list_ids_idx ON @extschema@.sendgrid_contacts USING gin (list_ids);
-CREATE INDEX sendgrid_contacts_search_idx ON @extschema@.sendgrid_contacts USING gin (
-    pg_catalog.to_tsvector('simple'::regconfig,
-        COALESCE(email, '') || ' ' || COALESCE(first_name, '') || ' ' || COALESCE(last_name, '')));
+-- Search (0.9.0): search_vector in the tenant's language, read by search_sendgrid_contacts().
+CREATE INDEX sendgrid_contacts_search_idx ON @extschema@.sendgrid_contacts USING gin (search_vector);
 
 CREATE TRIGGER sendgrid_contacts_set_updated_at BEFORE UPDATE ON @extschema@.sendgrid_contacts
     FOR EACH ROW EXECUTE FUNCTION @extschema@.set_updated_at();
+-- After set_updated_at (name order), which a refresh of the vectors undoes.
+CREATE TRIGGER sendgrid_contacts_update_search_vector
+    BEFORE INSERT OR UPDATE OF tenant_id, email, first_name, last_name, search_vector ON @extschema@.sendgrid_contacts
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.set_search_vector('email, first_name, last_name');
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.sendgrid_contacts', '');
 
@@ -311,6 +316,7 @@ COMMENT ON COLUMN @extschema@.sendgrid_contacts.unsubscribed_at IS 'When the con
 COMMENT ON COLUMN @extschema@.sendgrid_contacts.last_synced_at IS 'When the contact was last synchronised with SendGrid; NULL if never.';
 COMMENT ON COLUMN @extschema@.sendgrid_contacts.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.sendgrid_contacts.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.sendgrid_contacts.search_vector IS 'E-mail address (also by its parts) and names as a text search document in the tenant''s language; kept by a trigger, read by search_sendgrid_contacts().';
 
 COMMENT ON FUNCTION @extschema@.cleanup_integration_logs(interval, integer) IS
     'Deletes integration_logs rows older than retention (default 90 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
@@ -338,3 +344,16 @@ SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
 
 REVOKE ALL ON FUNCTION @extschema@.cleanup_integration_logs(interval, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.cleanup_integration_logs(interval, integer) TO marimo_admin;
+
+-- Search (0.9.0): for applications, which under forced row-level security could
+-- not use the GIN indexes themselves; the current tenant's rows only.
+COMMENT ON FUNCTION @extschema@.search_sendgrid_contacts(text, integer, uuid) IS
+    'Full-text search (web search syntax) of the tenant''s SendGrid contacts by e-mail address, its parts (jane, doe, example, example.com) and names, best match first, at most max_rows; tenant defaults to the current tenant, and an application may search only that one.';
+COMMENT ON FUNCTION @extschema@.sendgrid_contacts_in_list(text, integer, uuid) IS
+    'The tenant''s SendGrid contacts on the list list_id, by e-mail address, at most max_rows; tenant defaults to the current tenant, and an application may read only that one.';
+REVOKE ALL ON FUNCTION
+    @extschema@.search_sendgrid_contacts(text, integer, uuid), @extschema@.sendgrid_contacts_in_list(text, integer, uuid)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.search_sendgrid_contacts(text, integer, uuid), @extschema@.sendgrid_contacts_in_list(text, integer, uuid)
+    TO marimo_app, marimo_admin;

@@ -1,5 +1,6 @@
 //! Integrations (version 0.4.0): provider configurations, their API call logs, and
-//! local mirrors of Stripe customers and subscriptions and SendGrid contacts.
+//! local mirrors of Stripe customers and subscriptions and SendGrid contacts,
+//! which applications search (`search`).
 
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
@@ -7,15 +8,20 @@ use pgrx::prelude::*;
 use crate::logs::registry::INTEGRATION_LOGS;
 use crate::logs::{history, retention};
 
+mod search;
+
 pgrx::extension_sql_file!(
     "integrations.sql",
     name = "integrations",
     requires = [
         "tenants",
         "tenancy",
+        "tenant_search",
         set_updated_at,
         isolate_tenant_rows,
-        cleanup_integration_logs
+        cleanup_integration_logs,
+        search_sendgrid_contacts,
+        sendgrid_contacts_in_list
     ]
 );
 

@@ -1,6 +1,7 @@
 //! Tenancy (version 0.7.0): the tenant context (`context`), who may act for which
 //! tenant (`access`), the row-level security policies of every tenant-scoped
-//! table (`rls`), and `enable_tenancy` for the application's own tables.
+//! table (`rls`), `enable_tenancy` for the application's own tables, and what
+//! the domains' search functions share (`search`).
 //!
 //! The context of a transaction lives in backend memory, set only by
 //! `set_tenant()` and cleared when the transaction ends, so `SET` cannot forge it
@@ -16,6 +17,7 @@ pub mod access;
 pub mod context;
 pub mod enable_tenancy;
 pub mod rls;
+pub mod search;
 
 // The roles and the privileges of the tenancy functions. Every domain's SQL
 // requires it: the tables are granted to the roles where they are defined.

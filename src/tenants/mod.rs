@@ -15,6 +15,11 @@ pgrx::extension_sql_file!(
     requires = ["tenancy", set_updated_at, isolate_tenant_rows]
 );
 
+// What every searchable table of the domains shares (0.9.0): the tenant's
+// search language, the search document with e-mail parts, the trigger that
+// keeps search_vector, and the refresh when a tenant's language changes.
+pgrx::extension_sql_file!("search.sql", name = "tenant_search", requires = ["tenants"]);
+
 /// Raises `P0002 no_data_found` naming `tenant`: the one "tenant does not exist" error.
 pub fn tenant_not_found(tenant: Uuid) -> ! {
     raise(

@@ -97,3 +97,39 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.tenants TO marimo_admin;
 GRANT SELECT ON @extschema@.tenants TO marimo_app;
 GRANT UPDATE (name, settings) ON @extschema@.tenants TO marimo_app;
 SELECT @extschema@.isolate_tenant_rows('@extschema@.tenants');
+
+-- Tenant routing (0.9.0): a request router's first step, before any tenant is
+-- set, when row-level security shows an application no tenant at all. Only an
+-- active tenant's id, for one exact key (a slug, or a custom domain in any
+-- case): no other column, no pattern, no range, so it tells an application
+-- nothing beyond whether that one key is an active tenant's.
+CREATE FUNCTION @extschema@.resolve_tenant(slug_or_domain text) RETURNS uuid
+    LANGUAGE plpgsql
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found uuid;
+BEGIN
+    IF slug_or_domain IS NULL THEN
+        RAISE EXCEPTION 'argument "slug_or_domain" must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    -- 253 characters: the longest host name; a slug has at most 63.
+    IF pg_catalog.length(slug_or_domain) NOT BETWEEN 1 AND 253 THEN
+        RAISE EXCEPTION 'argument "slug_or_domain" must be 1 to 253 characters long'
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT t.id INTO found
+      FROM @extschema@.tenants t
+     WHERE (t.slug = slug_or_domain OR t.custom_domain = pg_catalog.lower(slug_or_domain))
+       AND t.status = 'active';
+    RETURN found;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.resolve_tenant(text) IS
+    'The id of the active tenant whose slug, or custom domain (in any case), is slug_or_domain; NULL when none is, or when it is suspended or cancelled. Needs no tenant set; returns nothing else of the tenant.';
+
+REVOKE ALL ON FUNCTION @extschema@.resolve_tenant(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.resolve_tenant(text) TO marimo_app, marimo_admin;

@@ -10,7 +10,8 @@
 //! 4. `logs`: the registry of log tables, their daily partitions, retention, maintenance;
 //! 5. the domains `analytics`, `webhooks`, `integrations`, `usage`, `monitoring`,
 //!    which never import each other and meet only through tables and SQL;
-//! 6. `compat`: symbols that SQL of released versions still calls.
+//! 6. `compat`: symbols that SQL of released versions still calls; `adoption`:
+//!    copying a database the seed's migrations built into the extension.
 //!
 //! Each room's SQL (tables, comments, grants, policies) is a `.sql` file beside
 //! its Rust, pulled into the generated install script with `extension_sql_file!`;

@@ -67,6 +67,8 @@ type UsageAggregate = (
 /// (ISO, from Monday) or `month`: one row per UTC bucket that has data, in time
 /// order. Resolution is the hour of `usage_metrics`. Declared in usage.sql,
 /// returning the named type `usage_aggregate`.
+// pgrx reads the row type from the inline tuple, so it cannot be the alias.
+#[allow(clippy::type_complexity)]
 // parallel_restricted: a parallel worker would not see the transaction's tenant.
 #[pg_extern(sql = false, stable, parallel_restricted)]
 fn aggregate_usage_metrics_tz(
@@ -93,6 +95,7 @@ fn aggregate_usage_metrics_tz(
 /// The seed's signature: `timestamp` bounds, read as UTC (as `'2024-01-01'::TIMESTAMP`
 /// has always meant here), whatever the session's time zone. Its C symbol is
 /// the one every version since 0.5.0 declares for this signature.
+#[allow(clippy::type_complexity)]
 #[pg_extern(sql = false, stable, parallel_restricted)]
 fn aggregate_usage_metrics(
     tenant: Option<Uuid>,

@@ -141,6 +141,8 @@ fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
 /// `current_value` the usage is measured where the extension holds the data.
 /// Declared in usage.sql, returning the named type `tenant_limit_check` that a
 /// driver can register (the tuple below is its columns, in order).
+// pgrx reads the row type from the inline tuple, so it cannot be a type alias.
+#[allow(clippy::type_complexity)]
 // parallel_restricted: a parallel worker would not see the transaction's tenant.
 #[pg_extern(sql = false, stable, parallel_restricted)]
 fn check_tenant_limit(

@@ -158,7 +158,8 @@ COMMENT ON FUNCTION @extschema@.adopt_seed_tables(pg_catalog.regnamespace) IS
 -- the views of partitions, maintenance and webhook backlog
 -- (src/monitoring/monitoring.sql).
 -- The history of maintenance (0.9.0): one row per run_maintenance() call and per
--- cleanup call, written by the call itself in its own transaction. For operators
+-- cleanup call, written by the call itself, in the calling transaction: a call
+-- that fails leaves no row. For operators
 -- only: no tenant's data, so no row-level security; marimo_admin reads it.
 -- run_maintenance() prunes it after marimo_erp.maintenance_history_retention.
 CREATE TABLE @extschema@.maintenance_runs (

@@ -103,10 +103,14 @@ SELECT line FROM (
     SELECT pg_catalog.format('member %s', pg_catalog.pg_describe_object(m.classid, m.objid, 0))
       FROM members m
     UNION ALL
-    SELECT pg_catalog.format('type_attribute %s %s %s %s comment=%L', t.oid::regtype, a.attnum, a.attname,
+    -- Standalone composite types only (PostgreSQL 17 and later also record each
+    -- table's row type as a member; the columns above cover those).
+    SELECT pg_catalog.format('type_attribute %s position=%s %s %s comment=%L', t.oid::regtype,
+                  pg_catalog.row_number() OVER (PARTITION BY t.oid ORDER BY a.attnum), a.attname,
                   pg_catalog.format_type(a.atttypid, a.atttypmod), pg_catalog.col_description(t.typrelid, a.attnum))
       FROM pg_catalog.pg_type t
       JOIN members m ON m.classid = 'pg_catalog.pg_type'::regclass AND m.objid = t.oid
+      JOIN pg_catalog.pg_class r ON r.oid = t.typrelid AND r.relkind = 'c'
       JOIN pg_catalog.pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
      WHERE t.typtype = 'c'
     UNION ALL

@@ -12,7 +12,8 @@ COMMENT ON FUNCTION @extschema@.run_maintenance(interval) IS
     'Creates the daily log partitions from yesterday to premake ahead (default 7 days) and runs every cleanup with its default retention; returns what it did. Schedule it at least daily, e.g. with pg_cron.';
 
 -- The history of maintenance (0.9.0): one row per run_maintenance() call and per
--- cleanup call, written by the call itself in its own transaction. For operators
+-- cleanup call, written by the call itself, in the calling transaction: a call
+-- that fails leaves no row. For operators
 -- only: no tenant's data, so no row-level security; marimo_admin reads it.
 -- run_maintenance() prunes it after marimo_erp.maintenance_history_retention.
 CREATE TABLE @extschema@.maintenance_runs (

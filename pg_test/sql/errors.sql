@@ -82,6 +82,8 @@ SELECT regress.expect_error($$SELECT * FROM check_tenant_limit('e0000000-0000-40
 CREATE TABLE regress.plain (id int);
 INSERT INTO regress.plain VALUES (1);
 SELECT regress.expect_error($$SELECT enable_tenancy(NULL)$$);
+-- An OID that names no relation: 42P01, not an internal error.
+SELECT regress.expect_error($$SELECT enable_tenancy(0::regclass)$$);
 SELECT regress.expect_error($$SELECT enable_tenancy(NULL, 'e0000000-0000-4000-8000-000000000001')$$);
 -- Unknown tenant: refused before anything changes.
 SELECT regress.expect_error($$SELECT enable_tenancy('regress.plain', 'e0000000-0000-4000-8000-0000000000ff')$$);

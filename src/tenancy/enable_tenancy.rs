@@ -24,14 +24,14 @@ struct TargetTable {
 /// Makes `target` tenant-scoped: adds `tenant_id uuid` referencing `tenants`
 /// `ON DELETE CASCADE` with an index, fills rows without a tenant with `tenant`,
 /// and sets `NOT NULL` once no row is left without one. Returns the actions it
-/// took, so a second call returns an empty array.
-#[pg_extern(volatile, parallel_unsafe)]
-fn enable_tenancy(
-    target: Option<pgrx::PgRelation>,
-    tenant: default!(Option<pgrx::Uuid>, "NULL"),
-) -> Vec<String> {
+/// took, so a second call returns an empty array. Declared in tenancy.sql with
+/// `target regclass`: taken here as its OID, so that one naming no relation
+/// (`0::regclass`) gets 42P01 from `inspect_target`, not the XX000 of pgrx
+/// opening it as a `PgRelation`.
+#[pg_extern(sql = false, volatile, parallel_unsafe)]
+fn enable_tenancy(target: Option<pg_sys::Oid>, tenant: Option<pgrx::Uuid>) -> Vec<String> {
     let _search_path = PinnedSearchPath::new();
-    let target = required(target, "target").oid();
+    let target = required(target, "target");
     let table = inspect_target(target);
     if let Some(tenant) = tenant {
         require_tenant(tenant);

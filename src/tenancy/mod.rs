@@ -30,7 +30,6 @@ pgrx::extension_sql_file!(
         current_tenant,
         reset_tenant,
         writable_tenant,
-        isolate_tenant_rows,
-        enable_tenancy
+        isolate_tenant_rows
     ]
 );

@@ -29,6 +29,12 @@ $$;
 
 GRANT USAGE ON SCHEMA @extschema@ TO marimo_app, marimo_admin;
 
+-- enable_tenancy (0.1.0) is declared here rather than by pgrx, which would open
+-- target as a relation before the function can refuse one that does not exist.
+CREATE FUNCTION @extschema@.enable_tenancy(target regclass, tenant uuid DEFAULT NULL) RETURNS text[]
+    VOLATILE PARALLEL UNSAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'enable_tenancy_wrapper';
+
 -- The policies call current_tenant(): everyone may.
 REVOKE ALL ON FUNCTION @extschema@.current_tenant() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.current_tenant() TO PUBLIC;

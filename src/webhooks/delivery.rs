@@ -131,27 +131,55 @@ pub fn truncate(text: &str, limit: usize) -> &str {
 
 /// Addresses a webhook must not reach unless private networks are allowed:
 /// loopback, private, link-local (cloud metadata at 169.254.169.254 among them),
-/// carrier-grade NAT, unspecified, multicast and broadcast.
+/// carrier-grade NAT, unspecified, multicast, broadcast and the other ranges no
+/// public host has (RFC 6890); and an IPv6 address that carries such an IPv4
+/// address inside it, which a translator or relay would deliver to it.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_v4(v6) {
                 return is_private_v4(v4);
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
                 || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (first & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated, still routed inside sites)
+                || (first == 0x2001 && segments[1] == 0) // Teredo 2001::/32: its client address is hidden
+                || (first == 0x2001 && segments[1] == 0x0db8) // documentation 2001:db8::/32
+                || segments[..4] == [0x0100, 0, 0, 0] // discard-only 100::/64
+                || segments[..3] == [0x0064, 0xff9b, 0x0001] // local-use NAT64 64:ff9b:1::/48
+                || segments[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible ::/96 (:: and ::1 above)
                 || v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) // AWS metadata over IPv6
         }
     }
 }
 
+/// The IPv4 address an IPv6 address stands for on the way: IPv4-mapped
+/// (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), IPv4-translated (SIIT,
+/// ::ffff:0:a.b.c.d), the well-known NAT64 prefix (64:ff9b::a.b.c.d) and 6to4
+/// (2002:aabb:ccdd::/48).
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let low =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] => Some(low(hi, lo)),
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(low(hi, lo)),
+        [0x0064, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(low(hi, lo)),
+        // :: and ::1 are unspecified and loopback, not IPv4 addresses.
+        [0, 0, 0, 0, 0, 0, hi, lo] if (hi, lo) > (0, 1) => Some(low(hi, lo)),
+        _ => None,
+    }
+}
+
 fn is_private_v4(v4: Ipv4Addr) -> bool {
-    let [a, b, ..] = v4.octets();
+    let [a, b, c, _] = v4.octets();
     v4.is_loopback()
         || v4.is_private()
         || v4.is_link_local()
@@ -159,7 +187,14 @@ fn is_private_v4(v4: Ipv4Addr) -> bool {
         || v4.is_broadcast()
         || v4.is_multicast()
         || (a == 100 && (64..=127).contains(&b)) // carrier-grade NAT 100.64.0.0/10
-        || a == 0
+        || a == 0 // "this network" 0.0.0.0/8
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments 192.0.0.0/24
+        || (a == 192 && b == 0 && c == 2) // documentation TEST-NET-1
+        || (a == 198 && b == 51 && c == 100) // documentation TEST-NET-2
+        || (a == 203 && b == 0 && c == 113) // documentation TEST-NET-3
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking 198.18.0.0/15
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (deprecated)
+        || a >= 240 // reserved 240.0.0.0/4
 }
 
 /// Resolves the URL's host and refuses, before any connection, a private
@@ -388,10 +423,45 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "fd00:ec2::254",
+            // IPv6 forms that carry a private IPv4 address.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:169.254.169.254",
+            "64:ff9b::10.1.2.3",
+            "64:ff9b::169.254.169.254",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            // IPv6 ranges with no public host.
+            "64:ff9b:1::8.8.8.8",
+            "2001::1",
+            "2001:db8::1",
+            "100::1",
+            "fec0::1",
+            // Reserved IPv4 ranges.
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "198.19.255.254",
+            "192.88.99.1",
+            "240.0.0.1",
+            "255.255.255.255",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip} is private");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            // The same forms around public IPv4 addresses stay public.
+            "64:ff9b::8.8.8.8",
+            "2002:0808:0808::1",
+            "::ffff:8.8.8.8",
+            "198.20.0.1",
+            "192.0.1.1",
+        ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip} is public");
         }
         assert!(resolve_public("http://127.0.0.1:8080/x", false)

@@ -21,6 +21,7 @@ else, e.g. a tag that identifies the test's endpoint):
     /slow?ms=N         sleeps N ms, then 200
     /flaky?fail=N      500 for the first N requests with the same webhook-id, then 200
     /big?kb=N          200 with a body of N KiB (default 100)
+    /nul               200 with a body that holds a NUL byte
     anything else      404
 
 Usage: receiver.py --port PORT --log FILE --secrets FILE
@@ -118,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
             extra = {"Location": "/ok" + (f"?{parts.query}" if parts.query else "")}
         elif route == "slow":
             status, delay = 200, int(query.get("ms", "1000")) / 1000.0
-        elif route == "big":
+        elif route in ("big", "nul"):
             status = 200
         elif route == "flaky":
             key = (parts.path + "?" + parts.query, headers.get("webhook-id", ""))
@@ -153,6 +154,8 @@ class Handler(BaseHTTPRequestHandler):
         payload = json.dumps({"status": status, "route": route}).encode()
         if route == "big":
             payload = b"x" * (int(query.get("kb", "100")) * 1024)
+        elif route == "nul":
+            payload = b"ok\x00after"
         try:
             self.send_response(status)
             for name, value in extra.items():

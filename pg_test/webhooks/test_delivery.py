@@ -686,6 +686,20 @@ def test_large_response_body_truncated(api, receiver):
     assert d["response_body"] is None or len(d["response_body"]) <= 21 * 1024
 
 
+def test_nul_in_response_body_is_stored_as_text_can_hold_it(api, receiver):
+    """A NUL in a receiver's body becomes U+FFFD: text cannot hold NUL (COPY, so pg_dump, would cut there)."""
+    tenant = api.tenant()
+    hook_id, tag, _ = api.hook(tenant, "nul")
+    event = api.emit(tenant, "invoice.paid", {})
+    d = api.wait_status(tenant, hook_id, event, ("succeeded", "failed"))
+    assert d["status"] == "succeeded"
+    logs = api.logs(tenant, d["id"])
+    assert len(logs) == 1 and logs[0]["response_body"] == "ok\ufffdafter", f"response_body {logs[0]['response_body']!r}"
+    position = api.db.value("SELECT position(E'\\ufffd' IN response_body) FROM webhook_logs"
+                            " WHERE tenant_id = %s AND delivery_id = %s", (tenant, d["id"]))
+    assert position == 3, position
+
+
 # ---------------------------------------------------------------------------
 # Retry and replay
 

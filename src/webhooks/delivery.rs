@@ -109,12 +109,21 @@ pub fn json_string(value: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            // jsonb refuses \u0000: a receiver's header with a NUL must not fail the log.
+            '\0' => out.push('\u{FFFD}'),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// What a receiver sent, as a text column can keep it: cut to at most `limit`
+/// bytes, and each NUL, which PostgreSQL text cannot hold (a dump's COPY would
+/// cut the value there), replaced by U+FFFD.
+pub fn storable(text: &str, limit: usize) -> String {
+    truncate(text, limit).replace('\0', "\u{FFFD}")
 }
 
 /// Cuts `text` to at most `limit` bytes on a character boundary.
@@ -496,5 +505,8 @@ mod tests {
             "{\"type\":\"invoice.paid\",\"timestamp\":\"2024-01-01T00:00:00Z\",\"data\":{\"a\":1}}"
         );
         assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(storable("a\0b", 10), "a\u{FFFD}b");
+        assert_eq!(storable("ab\0cd", 2), "ab");
+        assert_eq!(json_string("x\0y"), "\"x\u{FFFD}y\"");
     }
 }

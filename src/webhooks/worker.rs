@@ -361,13 +361,14 @@ impl Columns {
         self.body.push(
             response
                 .status
-                .map(|_| delivery::truncate(&response.body, delivery::LOG_BODY_LIMIT).to_string()),
+                .map(|_| delivery::storable(&response.body, delivery::LOG_BODY_LIMIT)),
         );
         let error = response.error.clone().or_else(|| match response.status {
             Some(status) if !(200..300).contains(&status) => Some(format!("HTTP {status}")),
             _ => None,
         });
-        self.error.push(error);
+        self.error
+            .push(error.map(|e| delivery::storable(&e, delivery::LOG_BODY_LIMIT)));
         self.delay.push(delay);
         self.attempt.push(claim.attempt);
         self.url.push(claim.request.url.clone());

@@ -686,6 +686,23 @@ def test_large_response_body_truncated(api, receiver):
     assert d["response_body"] is None or len(d["response_body"]) <= 21 * 1024
 
 
+def test_payload_is_stored_and_signed_exactly(api, receiver):
+    """No f64 round trip: big and precise numbers, 1e400 and deep nesting arrive as jsonb keeps them, signed."""
+    tenant = api.tenant()
+    hook_id, tag, _ = api.hook(tenant, "ok")
+    text = '{"amount": 1234567890123456789.99, "huge": 1e400, "deep": ' + "[" * 300 + "]" * 300 + "}"
+    event = api.db.value("SELECT emit_webhook_event(%s, 'invoice.paid', %s::jsonb)", (tenant, text))
+    stored = api.db.value("SELECT payload::text FROM webhook_events WHERE tenant_id = %s AND id = %s", (tenant, event))
+    expected = api.db.value("SELECT %s::jsonb::text", (text,))
+    assert stored == expected and "1234567890123456789.99" in stored, stored[:80]
+    d = api.wait_status(tenant, hook_id, event, ("succeeded", "failed"))
+    assert d["status"] == "succeeded"
+    [request] = receiver.requests(tag)
+    assert request["verified"], request["verify_error"]
+    assert json.loads(request["body"], parse_float=str, parse_int=str)["data"]["amount"] == "1234567890123456789.99"
+    assert ('"data": ' + expected) in request["body"] or ('"data":' + expected) in request["body"]
+
+
 def test_nul_in_response_body_is_stored_as_text_can_hold_it(api, receiver):
     """A NUL in a receiver's body becomes U+FFFD: text cannot hold NUL (COPY, so pg_dump, would cut there)."""
     tenant = api.tenant()

@@ -1,7 +1,7 @@
 //! The webhook functions an application calls: endpoints, events, secret
 //! rotation, and putting deliveries back in the queue.
 
-use pgrx::datum::{Interval, JsonB, TimestampWithTimeZone};
+use pgrx::datum::{AnyElement, DatumWithOid, Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 
@@ -118,12 +118,18 @@ fn create_webhook(
 /// tenant that subscribes to it (exactly, by `*`, or by a prefix such as
 /// `invoice.*`). A repeated idempotency key returns the first event and
 /// delivers nothing again. The delivery worker is woken at commit.
-#[pg_extern(volatile, parallel_unsafe)]
+///
+/// Declared in webhooks.sql with `payload jsonb`. The payload stays the jsonb
+/// datum the caller passed, untouched on its way into `webhook_events`: pgrx's
+/// `JsonB` would parse it with serde_json, which reads numbers as f64
+/// (`1234567890123456789.99` came out as `1234567890123456800`) and refuses
+/// what jsonb accepts (`1e400`, deep nesting) with an internal error.
+#[pg_extern(sql = false, volatile, parallel_unsafe)]
 fn emit_webhook_event(
     tenant: Option<Uuid>,
     event_type: Option<&str>,
-    payload: Option<JsonB>,
-    idempotency_key: default!(Option<&str>, "NULL"),
+    payload: Option<AnyElement>,
+    idempotency_key: Option<&str>,
 ) -> Uuid {
     let _search_path = PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
@@ -144,7 +150,8 @@ fn emit_webhook_event(
             &[
                 tenant.into(),
                 event_type.into(),
-                payload.into(),
+                // SAFETY: the datum is the jsonb argument itself, valid for this call.
+                unsafe { DatumWithOid::new(payload, pg_sys::JSONBOID) },
                 idempotency_key.into(),
             ],
         )?;

@@ -22,7 +22,6 @@ pgrx::extension_sql_file!(
         isolate_tenant_rows,
         cleanup_webhook_logs,
         create_webhook,
-        emit_webhook_event,
         rotate_webhook_secret,
         enable_webhook,
         retry_webhook_delivery,

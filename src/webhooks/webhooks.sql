@@ -316,6 +316,13 @@ SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
                                '@extschema@.webhook_deliveries', '@extschema@.webhook_logs',
                                '@extschema@.webhook_logs_default']::pg_catalog.regclass[]) AS t;
 
+-- emit_webhook_event (0.8.0) is declared here rather than by pgrx, whose jsonb
+-- argument type would parse the payload as f64 numbers (see api.rs).
+CREATE FUNCTION @extschema@.emit_webhook_event(tenant uuid, event_type text, payload jsonb,
+                                               idempotency_key text DEFAULT NULL) RETURNS uuid
+    VOLATILE PARALLEL UNSAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'emit_webhook_event_wrapper';
+
 -- The signature functions are pure: for everyone.
 REVOKE ALL ON FUNCTION
     @extschema@.webhook_generate_secret(), @extschema@.webhook_sign(text, text, bigint, text),

@@ -217,6 +217,10 @@ BEGIN
            AS x(metric_type, value)
      WHERE x.value IS NOT NULL
      GROUP BY 1, 2, 3
+     -- One order for every statement: two inserts whose rows roll up into the
+     -- same hours (one with a server error, one without) would otherwise lock
+     -- them in hash order, each waiting for the other (a deadlock, since 0.6.0).
+     ORDER BY 1, 2, 3
     ON CONFLICT (tenant_id, metric_type, period_start) DO UPDATE
        SET value_sum    = m.value_sum + excluded.value_sum,
            sample_count = m.sample_count + excluded.sample_count,

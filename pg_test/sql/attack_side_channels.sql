@@ -228,6 +228,17 @@ SELECT count(*) AS view_rows FROM side_view;
 SELECT relname FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'S') ORDER BY 1;
 
 ------------------------------------------------------------------------------
+-- Preloaded (session_preload_libraries), the hooks see a session's very first
+-- statement as they see any other.
+------------------------------------------------------------------------------
+\c - postgres
+ALTER ROLE marimo_side_attacker SET session_preload_libraries = 'marimo_erp';
+\c - marimo_side_attacker
+EXPLAIN ANALYZE SELECT slug FROM tenants WHERE slug >= 'side-b' ORDER BY slug;
+\c - marimo_side_attacker
+DECLARE side_held CURSOR WITH HOLD FOR SELECT slug FROM tenants;
+
+------------------------------------------------------------------------------
 -- Clean up.
 ------------------------------------------------------------------------------
 \c - postgres

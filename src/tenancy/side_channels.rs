@@ -20,8 +20,9 @@
 //! The hooks are installed when the library loads. Unless it is preloaded
 //! (`shared_preload_libraries` or `session_preload_libraries`), it loads at the
 //! first call of one of its functions in the session, which for an application
-//! role is at the latest the first tenant policy checked: the planner evaluates
-//! `current_tenant()` to estimate it, and the executor looks it up. So a
+//! role is at the latest the first tenant policy planned or run (the planner may
+//! evaluate `current_tenant()` to estimate it; the executor looks it up when it
+//! starts). So a
 //! statement that began before the library loaded passed no ProcessUtility hook.
 //! Two guards close that gap: an `ExecutorEnd` hook refuses any EXPLAIN of an
 //! application role that the ProcessUtility hook did not see, before its output

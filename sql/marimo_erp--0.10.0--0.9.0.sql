@@ -2,6 +2,7 @@
 \echo Use "ALTER EXTENSION marimo_erp UPDATE TO '0.9.0'" to load this file. \quit
 
 -- == Side channels: what an application role cannot read through EXPLAIN or cursors ==
+-- Nothing to undo in the catalog: the guards are the library's hooks.
 
 -- == Maintenance in bounded chunks ==
 

@@ -45,3 +45,8 @@ $$;
 -- == Maintenance in bounded chunks ==
 
 -- == Side channels: what an application role cannot read through EXPLAIN or cursors ==
+-- Nothing in the catalog: the library's hooks refuse EXPLAIN ANALYZE, cursors
+-- WITH HOLD and (with a tenant set) temporary tables that keep their rows past
+-- commit to application roles, and run their plain EXPLAIN without costs
+-- (src/tenancy/side_channels.rs). They apply as soon as the 0.10.0 library is
+-- loaded, before or after this update.

@@ -47,6 +47,7 @@ pgrx::extension_sql_file!("finalize.sql", finalize);
 pub extern "C-unwind" fn _PG_init() {
     let preloading = unsafe { pg_sys::process_shared_preload_libraries_in_progress };
     infra::gucs::init(preloading);
+    tenancy::side_channels::install_hooks();
     if preloading {
         webhooks::worker::register_worker();
     }

@@ -21,6 +21,13 @@ thread_local! {
     static CLEANUP_REGISTERED: Cell<bool> = const { Cell::new(false) };
     /// (tenant, may write) as looked up once in this transaction.
     static WRITABLE: RefCell<Option<(Uuid, bool)>> = const { RefCell::new(None) };
+    /// What set_tenant() checks first (side_channels installs it when the library loads).
+    static BEFORE_SET_TENANT: Cell<Option<fn()>> = const { Cell::new(None) };
+}
+
+/// Makes set_tenant() call `check` before it sets a tenant; `check` refuses by raising.
+pub fn check_before_set_tenant(check: fn()) {
+    BEFORE_SET_TENANT.with(|c| c.set(Some(check)));
 }
 
 fn clear_transaction_state() {
@@ -47,6 +54,9 @@ fn set_tenant(tenant: Option<Uuid>, for_session: default!(Option<bool>, "false")
     let _search_path = PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let for_session = required(for_session, "for_session");
+    if let Some(check) = BEFORE_SET_TENANT.with(|c| c.get()) {
+        check();
+    }
     // As the owner: under row-level security a caller with no tenant set sees none.
     with_owner_privileges(|| require_tenant(tenant));
     WRITABLE.with(|w| *w.borrow_mut() = None);

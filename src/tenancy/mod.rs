@@ -18,6 +18,7 @@ pub mod context;
 pub mod enable_tenancy;
 pub mod rls;
 pub mod search;
+pub mod side_channels;
 
 // The roles and the privileges of the tenancy functions. Every domain's SQL
 // requires it: the tables are granted to the roles where they are defined.

@@ -35,38 +35,32 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use pgrx::bgworkers::{
-    BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags,
-};
+use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};
 use pgrx::datum::{Date, TimestampWithTimeZone};
 use pgrx::prelude::*;
 
-use super::partitions;
-use super::registry::DAILY_PARTITIONED;
-use super::retention;
 use crate::infra::errors::spi;
-use crate::infra::guard::set_config;
 use crate::infra::gucs::PARTITION_DROP_LOCK_TIMEOUT_MS;
 use crate::infra::installation;
 
 /// Lock entries one chunk may take, in units of `max_locks_per_transaction`.
 const LOCKS_PER_CHUNK: i64 = 8;
 /// The most partitions one worker creates (its names must fit in `Shared`).
-const MAX_CREATED: usize = 64;
-const NAME_LEN: usize = 64;
+pub(super) const MAX_CREATED: usize = 64;
+pub(super) const NAME_LEN: usize = 64;
 /// A worker's backstop for any lock wait (the drops wait far less, see retention).
-const WORKER_LOCK_TIMEOUT: &std::ffi::CStr = c"30s";
+pub(super) const WORKER_LOCK_TIMEOUT: &std::ffi::CStr = c"30s";
 
 /// What a worker reports, in a dynamic shared memory segment the caller made.
 #[repr(C)]
-struct Shared {
+pub(super) struct Shared {
     /// 1 once the worker's transaction committed; the rest is valid only then.
-    done: AtomicU32,
-    created: u32,
-    rows: i64,
-    dropped: i64,
-    names: [[u8; NAME_LEN]; MAX_CREATED],
-    moved: [i64; MAX_CREATED],
+    pub(super) done: AtomicU32,
+    pub(super) created: u32,
+    pub(super) rows: i64,
+    pub(super) dropped: i64,
+    pub(super) names: [[u8; NAME_LEN]; MAX_CREATED],
+    pub(super) moved: [i64; MAX_CREATED],
 }
 
 /// One chunk of work.
@@ -88,6 +82,7 @@ pub enum Job<'a> {
 }
 
 /// What a chunk did: rows removed, partitions dropped, partitions created.
+/// (The worker's side is `chunk_worker`.)
 #[derive(Default)]
 pub struct Outcome {
     pub rows: i64,
@@ -201,13 +196,11 @@ fn read(shared: &Shared) -> Option<Outcome> {
 }
 
 /// A job as the worker's `bgw_extra` text (at most 127 bytes): the database,
-/// the role to run as (the extension's owner, as the SECURITY DEFINER caller),
 /// the caller's `marimo_erp.partition_drop_lock_timeout`, then the job.
 fn encode(job: &Job) -> String {
     let head = format!(
-        "{} {} {}",
+        "{} {}",
         u32::from(unsafe { pg_sys::MyDatabaseId }),
-        u32::from(installation::owner()),
         PARTITION_DROP_LOCK_TIMEOUT_MS.get()
     );
     match job {
@@ -226,94 +219,4 @@ fn encode(job: &Job) -> String {
             count,
         } => format!("{head} C {table} {} {count}", first_day.to_pg_epoch_days()),
     }
-}
-
-/// The worker: attaches the caller's segment, connects, runs its one job in one
-/// transaction, and reports once that transaction has committed.
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub extern "C-unwind" fn marimo_erp_maintenance_chunk_main(arg: pg_sys::Datum) {
-    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let segment = unsafe { pg_sys::dsm_attach(arg.value() as pg_sys::dsm_handle) };
-    if segment.is_null() {
-        // The caller is gone (cancelled): nobody waits for this chunk.
-        return;
-    }
-    let shared = unsafe { pg_sys::dsm_segment_address(segment) as *mut Shared };
-    let extra: Vec<String> = BackgroundWorker::get_extra()
-        .split(' ')
-        .map(str::to_string)
-        .collect();
-    let number = |i: usize| extra.get(i).and_then(|v| v.parse::<i64>().ok());
-    let (Some(database), Some(role), Some(drop_timeout)) = (number(0), number(1), number(2)) else {
-        return;
-    };
-    let kind = extra.get(3).cloned().unwrap_or_default();
-    let Some(table) = extra
-        .get(4)
-        .and_then(|t| DAILY_PARTITIONED.iter().find(|log| log.table == t.as_str()))
-        .map(|log| log.table)
-    else {
-        return;
-    };
-    let (a, b, c) = (number(5), number(6), number(7));
-    BackgroundWorker::connect_worker_to_spi_by_oid(
-        Some(pg_sys::Oid::from(database as u32)),
-        Some(pg_sys::Oid::from(role as u32)),
-    );
-    let outcome = BackgroundWorker::transaction(move || {
-        let session = pg_sys::GucAction::GUC_ACTION_SET;
-        let context = pg_sys::GucContext::PGC_USERSET;
-        set_config(c"search_path", c"pg_catalog, pg_temp", context, session);
-        set_config(c"lock_timeout", WORKER_LOCK_TIMEOUT, context, session);
-        let drop_timeout = std::ffi::CString::new(drop_timeout.to_string()).unwrap_or_default();
-        set_config(
-            c"marimo_erp.partition_drop_lock_timeout",
-            &drop_timeout,
-            context,
-            session,
-        );
-        match (kind.as_str(), a, b, c) {
-            ("D", Some(cutoff), Some(batch_size), Some(limit)) => {
-                let cutoff = TimestampWithTimeZone::try_from(cutoff).ok()?;
-                let (rows, dropped) = retention::drop_oldest_expired(
-                    table,
-                    cutoff,
-                    batch_size as i32,
-                    limit as usize,
-                );
-                Some(Outcome {
-                    rows,
-                    dropped,
-                    created: Vec::new(),
-                })
-            }
-            ("C", Some(first_day), Some(count), None) => {
-                let first_day = unsafe { Date::from_pg_epoch_days(first_day as i32) };
-                let count = (count as i32).min(MAX_CREATED as i32);
-                Some(Outcome {
-                    created: partitions::create_days(table, first_day, count),
-                    ..Outcome::default()
-                })
-            }
-            _ => None,
-        }
-    });
-    // Here the transaction has committed.
-    if let Some(outcome) = outcome {
-        unsafe {
-            let shared = &mut *shared;
-            shared.rows = outcome.rows;
-            shared.dropped = i64::from(outcome.dropped);
-            for (i, (name, moved)) in outcome.created.iter().take(MAX_CREATED).enumerate() {
-                let bytes = name.as_bytes();
-                let len = bytes.len().min(NAME_LEN - 1);
-                shared.names[i][..len].copy_from_slice(&bytes[..len]);
-                shared.moved[i] = *moved;
-            }
-            shared.created = outcome.created.len().min(MAX_CREATED) as u32;
-            shared.done.store(1, Ordering::Release);
-        }
-    }
-    unsafe { pg_sys::dsm_detach(segment) };
 }

@@ -4,6 +4,7 @@
 -- == Side channels: what an application role cannot read through EXPLAIN or cursors ==
 
 -- == Maintenance in bounded chunks ==
+-- Nothing to undo: 0.10.0 changed no catalog object for it (the library does the chunks).
 
 -- == Webhooks: fairness across tenants (claims, limits, payload size) ==
 

@@ -5,6 +5,7 @@
 -- Nothing to undo in the catalog: the guards are the library's hooks.
 
 -- == Maintenance in bounded chunks ==
+-- Nothing to undo: 0.10.0 changed no catalog object for it (the library does the chunks).
 
 -- == Webhooks: fairness across tenants (claims, limits, payload size) ==
 

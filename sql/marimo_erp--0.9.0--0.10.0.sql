@@ -43,6 +43,8 @@ $$;
 -- == Webhooks: fairness across tenants (claims, limits, payload size) ==
 
 -- == Maintenance in bounded chunks ==
+-- No catalog change: the chunks (background workers that commit, a lock budget from
+-- max_locks_per_transaction) are in the library, src/logs/chunks.rs and chunk_worker.rs.
 
 -- == Side channels: what an application role cannot read through EXPLAIN or cursors ==
 -- Nothing in the catalog: the library's hooks refuse EXPLAIN ANALYZE, cursors

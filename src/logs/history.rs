@@ -37,6 +37,17 @@ thread_local! {
     static OPEN: RefCell<Vec<pgrx::Uuid>> = const { RefCell::new(Vec::new()) };
     /// The removals noted since the outermost open run began.
     static REMOVALS: RefCell<Vec<Removal>> = const { RefCell::new(Vec::new()) };
+    /// The chunks that background workers committed for the open runs (chunks.rs).
+    static CHUNKS: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// Notes that background workers committed `count` chunks of a cleanup or of
+/// partition creation for the runs open now (reported as `chunks_committed`).
+pub fn note_chunks(count: i32) {
+    if OPEN.with(|open| open.borrow().is_empty()) {
+        return;
+    }
+    CHUNKS.with(|chunks| chunks.set(chunks.get() + count));
 }
 
 /// Notes what a cleanup did to one table, for the runs open now.
@@ -67,6 +78,7 @@ pub struct Run {
     within: Option<pgrx::Uuid>,
     started_at: Option<TimestampWithTimeZone>,
     first_removal: usize,
+    first_chunk: i32,
 }
 
 /// Opens a run: its id, its start (the clock, not the transaction's start).
@@ -77,6 +89,7 @@ pub fn begin() -> Run {
             within: None,
             started_at: None,
             first_removal: 0,
+            first_chunk: 0,
         };
     }
     let (id, started_at) = spi(Spi::get_two::<pgrx::Uuid, TimestampWithTimeZone>(
@@ -96,11 +109,18 @@ pub fn begin() -> Run {
         }
         removals.len()
     });
+    let first_chunk = CHUNKS.with(|chunks| {
+        if within.is_none() {
+            chunks.set(0);
+        }
+        chunks.get()
+    });
     Run {
         id: Some(id),
         within,
         started_at,
         first_removal,
+        first_chunk,
     }
 }
 
@@ -132,6 +152,8 @@ impl Run {
                 mine.iter().map(|r| r.cutoff).collect::<Vec<_>>(),
             )
         });
+        // Chunks committed by background workers (chunks.rs), when there were any.
+        let chunks = CHUNKS.with(|chunks| chunks.get()) - self.first_chunk;
         let names: Vec<String> = created.iter().map(|(name, _)| name.clone()).collect();
         let moved: Vec<i64> = created.iter().map(|(_, moved)| *moved).collect();
         let outer_user = unsafe { pg_sys::GetOuterUserId() };
@@ -155,7 +177,9 @@ impl Run {
                                               'partition', p.name, 'rows_moved', p.moved) ORDER BY p.n), '[]'::jsonb)
                                      FROM ROWS FROM (pg_catalog.unnest($10::text[]), pg_catalog.unnest($11::bigint[]))
                                           WITH ORDINALITY AS p(name, moved, n)))
-                    OPERATOR(pg_catalog.||) $12::jsonb",
+                    OPERATOR(pg_catalog.||) $12::jsonb
+                    OPERATOR(pg_catalog.||) CASE WHEN $13 OPERATOR(pg_catalog.>) 0
+                         THEN pg_catalog.jsonb_build_object('chunks_committed', $13) ELSE '{{}}'::jsonb END",
             installation::qualified("maintenance_runs")
         );
         spi(Spi::run_with_args(
@@ -173,6 +197,7 @@ impl Run {
                 names.into(),
                 moved.into(),
                 details.into(),
+                chunks.into(),
             ],
         ));
     }

@@ -7,7 +7,7 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 use super::history;
-use super::partitions::create_days;
+use super::partitions::create_days_committed;
 use super::registry::{DAILY_PARTITIONED, MAINTAINED, MAINTENANCE_RUNS};
 use super::retention;
 use crate::infra::errors::{invalid_argument, raise, required, spi};
@@ -51,8 +51,12 @@ pub fn run_maintenance(
     ))
     .unwrap_or(today);
     let mut created = Vec::new();
+    // Created first, each log's days in a chunk of their own that a background
+    // worker commits (chunks.rs): a cleanup that fails, or a backlog, cannot stop
+    // them, and this transaction holds no lock on the logs for the cleanups'
+    // workers to wait on.
     for log in DAILY_PARTITIONED {
-        for (name, moved) in create_days(log.table, yesterday, days_ahead + 2) {
+        for (name, moved) in create_days_committed(log.table, yesterday, days_ahead + 2, 0) {
             done.push(("created partition".to_string(), name.clone(), moved));
             created.push((name, moved));
         }

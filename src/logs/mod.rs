@@ -7,6 +7,8 @@
 //! The domains own their log tables' definitions; this room owns what happens to
 //! their rows over time, so that every log is kept the same way.
 
+pub mod chunk_worker;
+pub mod chunks;
 pub mod history;
 pub mod maintenance;
 pub mod partitions;

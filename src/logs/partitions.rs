@@ -12,6 +12,7 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 use super::registry::DAILY_PARTITIONED;
+use super::{chunks, history};
 use crate::infra::errors::{invalid_argument, raise, required, spi};
 use crate::infra::guard::PinnedSettings;
 use crate::infra::installation;
@@ -96,7 +97,80 @@ pub fn create_log_partitions(
             days + 1
         ));
     }
-    create_days(table, from_day, days + 1).len() as i32
+    // Over a chunk (chunks.rs), the days are created by background workers that
+    // commit chunk by chunk: ten years of days would not fit one transaction's locks.
+    create_days_committed(
+        table,
+        from_day,
+        days + 1,
+        chunks::partitions_per_chunk(table),
+    )
+    .len() as i32
+}
+
+/// How many of the `count` UTC days from `first_day` no partition of `table`
+/// (a bare log name) covers yet.
+pub fn missing_days(table: &str, first_day: Date, count: i32) -> i64 {
+    let partitions = partitions_of(&installation::qualified(table));
+    let bounds: Vec<&Partition> = partitions.iter().filter(|p| !p.is_default).collect();
+    let lowers: Vec<Option<TimestampWithTimeZone>> = bounds.iter().map(|p| p.lower).collect();
+    let uppers: Vec<Option<TimestampWithTimeZone>> = bounds.iter().map(|p| p.upper).collect();
+    spi(Spi::get_one_with_args::<i64>(
+        "SELECT pg_catalog.count(*)
+           FROM pg_catalog.generate_series(0, $2 - 1) o,
+                LATERAL (SELECT ($1 OPERATOR(pg_catalog.+) o)::timestamp AT TIME ZONE 'UTC' AS lower,
+                                ($1 OPERATOR(pg_catalog.+) o OPERATOR(pg_catalog.+) 1)::timestamp AT TIME ZONE 'UTC' AS upper) d
+          WHERE NOT EXISTS (SELECT FROM ROWS FROM (pg_catalog.unnest($3::timestamptz[]), pg_catalog.unnest($4::timestamptz[])) b(l, u)
+                             WHERE (b.l IS NULL OR b.l OPERATOR(pg_catalog.<) d.upper)
+                               AND (b.u IS NULL OR b.u OPERATOR(pg_catalog.>) d.lower))",
+        &[first_day.into(), count.into(), lowers.into(), uppers.into()],
+    ))
+    .unwrap_or(0)
+}
+
+/// Creates the partitions of `table` for `count` UTC days from `first_day` that
+/// no partition covers yet, like `create_days`; when more than `in_caller` are
+/// missing and no lock here is in the way, background workers create them chunk
+/// by chunk, each chunk committed (and kept if this transaction rolls back).
+pub fn create_days_committed(
+    table: &str,
+    first_day: Date,
+    count: i32,
+    in_caller: usize,
+) -> Vec<(String, i64)> {
+    let missing = missing_days(table, first_day, count);
+    if missing == 0 {
+        return Vec::new();
+    }
+    if missing as usize <= in_caller || !chunks::workers_may_run(table) {
+        return create_days(table, first_day, count);
+    }
+    let chunk = chunks::partitions_per_chunk(table) as i32;
+    let day =
+        |offset: i32| unsafe { Date::from_pg_epoch_days(first_day.to_pg_epoch_days() + offset) };
+    let mut created = Vec::new();
+    let mut offset = 0;
+    let mut committed = 0;
+    while offset < count {
+        let days = chunk.min(count - offset);
+        let job = chunks::Job::Create {
+            table,
+            first_day: day(offset),
+            count: days,
+        };
+        let Some(outcome) = chunks::in_worker(&job) else {
+            break;
+        };
+        created.extend(outcome.created);
+        committed += 1;
+        offset += days;
+    }
+    history::note_chunks(committed);
+    if offset < count {
+        // No worker could take the rest: this transaction creates it.
+        created.extend(create_days(table, day(offset), count - offset));
+    }
+    created
 }
 
 /// Creates the partitions of `table` for `count` UTC days from `first_day` that

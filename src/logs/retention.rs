@@ -24,9 +24,10 @@ use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
+use super::chunks;
 use super::history;
 use super::partitions::{self, Partition};
-use super::registry::LogTable;
+use super::registry::{LogTable, DAILY_PARTITIONED};
 use crate::infra::errors::{invalid_argument, required, spi};
 use crate::infra::gucs::PARTITION_DROP_LOCK_TIMEOUT_MS;
 use crate::infra::installation;
@@ -73,37 +74,146 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
         history::note_removal(log.table, removed, 0, cutoff);
         return removed;
     }
-    let (expired, others): (Vec<&Partition>, Vec<&Partition>) = partitions
-        .iter()
-        .partition(|p| !p.is_default && p.upper.is_some_and(|upper| upper <= cutoff));
+    // A backlog beyond one transaction's lock budget (chunks.rs) goes first, to
+    // workers that commit chunk by chunk, before this transaction touches the log.
+    let chunk = chunks::partitions_per_chunk(log.table);
+    let expired_of =
+        |partitions: &[Partition]| partitions.iter().filter(|p| is_expired(p, cutoff)).count();
+    let mut partitions = partitions;
+    let mut removed: i64 = 0;
+    let mut dropped: i32 = 0;
+    let mut chunks_committed = 0;
+    if expired_of(&partitions) > chunk && chunks::workers_may_run(log.table) {
+        while expired_of(&partitions) > chunk {
+            let job = chunks::Job::Drop {
+                table: log.table,
+                cutoff,
+                batch_size,
+                limit: chunk,
+            };
+            let Some(outcome) = chunks::in_worker(&job) else {
+                break;
+            };
+            removed += outcome.rows;
+            dropped += outcome.dropped;
+            chunks_committed += 1;
+            partitions = partitions::partitions_of(&table);
+            if outcome.dropped == 0 {
+                // Busy partitions were emptied, not dropped: no progress to make now.
+                break;
+            }
+        }
+    }
+    let (mut expired, others): (Vec<&Partition>, Vec<&Partition>) =
+        partitions.iter().partition(|p| is_expired(p, cutoff));
+    if expired.len() > chunk {
+        // No worker could take the backlog: one chunk here, the rest next time.
+        let left = expired.len() - chunk;
+        expired.truncate(chunk);
+        ereport!(
+            NOTICE,
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "marimo_erp: {left} expired partitions of {table} are left for the next call: one transaction drops at most {chunk} (its share of max_locks_per_transaction)"
+            ),
+            if chunks::workers_may_run(log.table) {
+                "No background worker could take them (max_worker_processes). Call the cleanup again."
+            } else {
+                "This transaction holds a lock on the log, so no background worker can drop them for it. Call the cleanup again in a transaction of its own."
+            }
+        );
+    }
+    if chunks_committed > 0 {
+        history::note_chunks(chunks_committed);
+    }
     // Deletes first, drops last: the drops hold the parent's exclusive lock until
     // the transaction ends, so they come just before it does.
-    let mut removed: i64 = others
+    removed += others
         .iter()
         .filter(|p| p.is_default || p.lower.is_none_or(|lower| lower < cutoff))
         .map(|p| delete_in_batches(&p.name, &condition, cutoff, batch_size))
-        .sum();
+        .sum::<i64>();
+    let (rows, dropped_here) = drop_expired(
+        &table,
+        &partitions,
+        &expired,
+        &condition,
+        cutoff,
+        batch_size,
+    );
+    removed += rows;
+    dropped += dropped_here;
+    history::note_removal(log.table, removed, dropped, cutoff);
+    removed
+}
+
+fn is_expired(partition: &Partition, cutoff: TimestampWithTimeZone) -> bool {
+    !partition.is_default && partition.upper.is_some_and(|upper| upper <= cutoff)
+}
+
+/// Drops (or, when busy, empties) the `limit` oldest partitions of `table` (a
+/// bare log name) wholly older than `cutoff`: one chunk, run by a worker
+/// (chunks.rs). Returns the rows removed and the partitions dropped.
+pub fn drop_oldest_expired(
+    table: &str,
+    cutoff: TimestampWithTimeZone,
+    batch_size: i32,
+    limit: usize,
+) -> (i64, i32) {
+    let Some(log) = DAILY_PARTITIONED.iter().find(|log| log.table == table) else {
+        return (0, 0);
+    };
+    let table = installation::qualified(log.table);
+    let condition = format!("{} < $1", log.time_column);
+    let partitions = partitions::partitions_of(&table);
+    let expired: Vec<&Partition> = partitions
+        .iter()
+        .filter(|p| is_expired(p, cutoff))
+        .take(limit)
+        .collect();
+    drop_expired(
+        &table,
+        &partitions,
+        &expired,
+        &condition,
+        cutoff,
+        batch_size,
+    )
+}
+
+/// Drops the `expired` partitions of `table` (all of `partitions`), each
+/// counted first. Returns the rows removed and the partitions dropped.
+fn drop_expired(
+    table: &str,
+    partitions: &[Partition],
+    expired: &[&Partition],
+    condition: &str,
+    cutoff: TimestampWithTimeZone,
+    batch_size: i32,
+) -> (i64, i32) {
+    if expired.is_empty() {
+        return (0, 0);
+    }
     let default = partitions.iter().find(|p| p.is_default).map(|p| p.oid);
     let parent_oid = spi(Spi::get_one_with_args::<pg_sys::Oid>(
         "SELECT $1::pg_catalog.regclass::oid",
-        &[table.as_str().into()],
+        &[table.into()],
     ))
     .unwrap_or(pg_sys::InvalidOid);
     // Count first, holding each expired partition in SHARE mode (no row can enter
     // or leave it before the drop), so that the parent's exclusive lock, which
     // blocks every insert into the log, is held for the drops alone.
-    let counted: Vec<(&Partition, i64)> =
-        expired.into_iter().map(|p| (p, count_frozen(p))).collect();
+    let counted: Vec<(&Partition, i64)> = expired.iter().map(|p| (*p, count_frozen(p))).collect();
+    let mut removed = 0;
     let mut dropped = 0;
     for (partition, rows) in counted {
         let (rows, was_dropped) = drop_or_delete(
-            parent_oid, default, partition, rows, &condition, cutoff, batch_size,
+            parent_oid, default, partition, rows, condition, cutoff, batch_size,
         );
         removed += rows;
         dropped += i32::from(was_dropped);
     }
-    history::note_removal(log.table, removed, dropped, cutoff);
-    removed
+    (removed, dropped)
 }
 
 /// The rows of `partition`, which stays locked in SHARE mode until the end of

@@ -35,8 +35,8 @@ use pgrx::{PgAtomic, Uuid};
 use super::delivery::{self, Outcome, Request, Response};
 use super::signing;
 use crate::infra::gucs::{
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_IN_FLIGHT_BYTES, WEBHOOK_MAX_TIMEOUT_MS,
-    WEBHOOK_SENDERS, WEBHOOK_TENANT_MAX_IN_FLIGHT, WORKER_DATABASE,
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_IN_FLIGHT_BYTES, WEBHOOK_MAX_PAYLOAD_BYTES,
+    WEBHOOK_MAX_TIMEOUT_MS, WEBHOOK_SENDERS, WEBHOOK_TENANT_MAX_IN_FLIGHT, WORKER_DATABASE,
 };
 use crate::infra::installation;
 use crate::infra::spi::with_schema;
@@ -84,6 +84,9 @@ pub fn wake_at_commit() {
         }
     });
 }
+
+/// The payload bytes one round claims at most (see the main loop).
+const ROUND_BYTES: i64 = 2 * 1024 * 1024;
 
 /// A claimed delivery, sent by a thread and recorded under its lease token.
 struct Claim {
@@ -160,9 +163,14 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         if capacity == 0 {
             continue;
         }
-        // Payload bytes held: claimed, not yet recorded (the bodies sent).
+        // Payload bytes held: claimed, not yet recorded (the bodies sent). A
+        // round takes in at most ROUND_BYTES (or one payload at the cap): the
+        // main thread signs what it claims before sending any, so a round of
+        // large payloads must not keep another tenant's small one waiting.
         let held: usize = in_flight.values().map(|c| c.request.body.len()).sum();
-        let budget = (WEBHOOK_MAX_IN_FLIGHT_BYTES.get().max(0) as i64).saturating_sub(held as i64);
+        let budget = (WEBHOOK_MAX_IN_FLIGHT_BYTES.get().max(0) as i64)
+            .saturating_sub(held as i64)
+            .min(ROUND_BYTES.max(WEBHOOK_MAX_PAYLOAD_BYTES.get() as i64));
         let claimed = BackgroundWorker::transaction(|| {
             if ready() {
                 claim(capacity as i32, budget, in_flight.is_empty())

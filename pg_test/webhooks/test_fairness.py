@@ -496,3 +496,20 @@ def test_payload_at_the_cap_delivered_byte_exact(fair):
     assert request["verified"] and secret in request["verified_with"], request["verify_error"]
     assert request["body"].endswith('"data":' + stored + "}"), request["body"][:200]
     assert json.loads(request["body"])["data"] == json.loads(text)
+
+
+def test_payload_larger_than_a_round_still_goes_out(fair):
+    # An event larger than what a round takes in (stored before the cap, or by a
+    # superuser who raised it for a session) goes out alone, byte-exact.
+    tenant = fair.tenant()
+    hook_id, tag, _ = fair.hook(tenant, "ok")
+    size = 3 * 1024 * 1024
+    with connect(fair.db.cluster) as conn:
+        conn.execute("SET marimo_erp.webhook_max_payload_bytes = %s" % (size + 16))
+        event = conn.execute("SELECT emit_webhook_event(%s, 'big.legacy', to_jsonb(repeat('z', %s)))",
+                             (tenant, size - 2)).fetchone()[0]
+    d = fair.wait_status(tenant, hook_id, event, ("succeeded", "failed"), timeout=60)
+    assert d["status"] == "succeeded", d
+    [request] = fair.receiver.requests(tag)
+    assert request["verified"], request["verify_error"]
+    assert len(json.loads(request["body"])["data"]) == size - 2

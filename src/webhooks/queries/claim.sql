@@ -51,16 +51,22 @@ WITH busy AS (
       JOIN ranked r ON r.tenant_id = d.tenant_id AND r.id = d.id
      ORDER BY r.turn, r.due_at, r.id LIMIT $1
        FOR UPDATE OF d SKIP LOCKED
+), sized AS (
+    SELECT c.tenant_id, c.id, c.turn, c.due_at, COALESCE(e.payload_bytes, 0)::bigint AS size
+      FROM candidates c
+      JOIN @extschema@.webhook_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id
 ), chosen AS (
     -- In that order, while their payloads fit in what the worker may take in.
+    -- A payload larger than that alone (an event stored before the cap, or
+    -- before it was lowered) neither stops the others nor goes out but first
+    -- and alone, when the worker holds nothing.
     SELECT s.tenant_id, s.id FROM (
-        SELECT c.tenant_id, c.id,
-               pg_catalog.sum(COALESCE(e.payload_bytes, 0)::bigint)
-                   OVER (ORDER BY c.turn, c.due_at, c.id ROWS UNBOUNDED PRECEDING) AS running,
-               pg_catalog.row_number() OVER (ORDER BY c.turn, c.due_at, c.id) AS n
-          FROM candidates c
-          JOIN @extschema@.webhook_events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id) s
-     WHERE s.running <= $4 OR (s.n = 1 AND $5)
+        SELECT z.tenant_id, z.id, z.size,
+               pg_catalog.sum(CASE WHEN z.size <= $4 THEN z.size ELSE 0 END)
+                   OVER (ORDER BY z.turn, z.due_at, z.id ROWS UNBOUNDED PRECEDING) AS running,
+               pg_catalog.row_number() OVER (ORDER BY z.turn, z.due_at, z.id) AS n
+          FROM sized z) s
+     WHERE (s.size <= $4 AND s.running <= $4) OR (s.n = 1 AND $5)
 ), claimed AS (
     UPDATE @extschema@.webhook_deliveries d
        -- A lapsed lease is the same attempt again: its outcome was never known.

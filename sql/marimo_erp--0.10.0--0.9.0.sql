@@ -8,6 +8,12 @@
 -- Nothing to undo: 0.10.0 changed no catalog object for it (the library does the chunks).
 
 -- == Webhooks: fairness across tenants (claims, limits, payload size) ==
+-- payload_bytes is derived from payload: dropping it loses nothing.
+DROP TRIGGER webhooks_check_count ON @extschema@.webhooks;
+DROP FUNCTION @extschema@.webhooks_check_count();
+DROP TRIGGER webhook_events_check_payload ON @extschema@.webhook_events;
+DROP FUNCTION @extschema@.webhook_events_check_payload();
+ALTER TABLE @extschema@.webhook_events DROP COLUMN payload_bytes;
 
 -- == Webhooks: the worker owns its columns, and what applications write is checked ==
 

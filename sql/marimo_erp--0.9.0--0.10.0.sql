@@ -41,6 +41,89 @@ $$;
 -- == Webhooks: the worker owns its columns, and what applications write is checked ==
 
 -- == Webhooks: fairness across tenants (claims, limits, payload size) ==
+-- The claim's round robin across tenants, the per-tenant in-flight limit, the
+-- bound on timeouts and the worker's byte budget are in the library (settings
+-- marimo_erp.webhook_tenant_max_in_flight, _max_timeout, _max_in_flight_bytes).
+-- Here: the payload's size, the payload cap and limits.webhooks_count. Both
+-- triggers check only rows written from now on: an existing event larger than
+-- the cap is kept and still delivered (the worker takes it alone when it does
+-- not fit its byte budget), and a tenant that already has more webhooks than
+-- its limit keeps them but can add none. No row is changed or removed.
+ALTER TABLE @extschema@.webhook_events
+    ADD COLUMN payload_bytes integer GENERATED ALWAYS AS (pg_catalog.octet_length(payload::pg_catalog.text)) STORED;
+COMMENT ON COLUMN @extschema@.webhook_events.payload_bytes IS 'Size of the payload''s JSON text in bytes, as sent (generated); the delivery worker bounds the bytes it holds in flight by it.';
+
+CREATE FUNCTION @extschema@.webhook_events_check_payload() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cap bigint;
+    size bigint;
+BEGIN
+    -- A placeholder (flagged NO_SHOW_ALL) is what an application may SET before
+    -- the library is loaded in its session: the default then applies.
+    IF pg_catalog.pg_settings_get_flags('marimo_erp.webhook_max_payload_bytes')
+       OPERATOR(pg_catalog.@>) '{NO_SHOW_ALL}'::text[] IS NOT FALSE THEN
+        cap := 1048576;
+    ELSE
+        cap := pg_catalog.current_setting('marimo_erp.webhook_max_payload_bytes')::bigint;
+    END IF;
+    size := pg_catalog.octet_length(NEW.payload::pg_catalog.text);
+    IF size > cap THEN
+        RAISE EXCEPTION 'payload is % bytes of JSON text, more than marimo_erp.webhook_max_payload_bytes (% bytes)', size, cap
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Send a smaller payload, e.g. the ids the receiver fetches the rest by.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER webhook_events_check_payload BEFORE INSERT OR UPDATE OF payload ON @extschema@.webhook_events
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.webhook_events_check_payload();
+
+COMMENT ON FUNCTION @extschema@.webhook_events_check_payload() IS
+    'Trigger on webhook_events: refuses (54000) a payload whose JSON text is longer than marimo_erp.webhook_max_payload_bytes.';
+
+CREATE FUNCTION @extschema@.webhooks_check_count() RETURNS trigger
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cap numeric;
+    current bigint;
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.tenant_id OPERATOR(pg_catalog.=) OLD.tenant_id THEN
+        RETURN NEW;
+    END IF;
+    SELECT (t.limits OPERATOR(pg_catalog.->>) 'webhooks_count')::numeric INTO cap
+      FROM @extschema@.tenants t WHERE t.id OPERATOR(pg_catalog.=) NEW.tenant_id;
+    IF cap IS NULL THEN
+        RETURN NEW;
+    END IF;
+    SELECT (t.limits OPERATOR(pg_catalog.->>) 'webhooks_count')::numeric INTO cap
+      FROM @extschema@.tenants t WHERE t.id OPERATOR(pg_catalog.=) NEW.tenant_id FOR NO KEY UPDATE;
+    SELECT pg_catalog.count(*) INTO current FROM @extschema@.webhooks w
+     WHERE w.tenant_id OPERATOR(pg_catalog.=) NEW.tenant_id;
+    IF current OPERATOR(pg_catalog.>=) cap THEN
+        RAISE EXCEPTION 'tenant % has % webhooks: its limit webhooks_count is %', NEW.tenant_id, current, cap
+            USING ERRCODE = 'configuration_limit_exceeded',
+                  HINT = 'Delete a webhook first, or have an operator raise tenants.limits.webhooks_count.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER webhooks_check_count BEFORE INSERT OR UPDATE OF tenant_id ON @extschema@.webhooks
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.webhooks_check_count();
+
+COMMENT ON FUNCTION @extschema@.webhooks_check_count() IS
+    'Trigger on webhooks: refuses (53400) a webhook beyond the tenant''s limits.webhooks_count, counting concurrent inserts one after another.';
+
+REVOKE ALL ON FUNCTION
+    @extschema@.webhook_events_check_payload(), @extschema@.webhooks_check_count()
+    FROM PUBLIC;
 
 -- == Maintenance in bounded chunks ==
 -- No catalog change: the chunks (background workers that commit, a lock budget from

@@ -42,8 +42,16 @@ INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
     ('c0000000-0000-4000-8000-000000000002', 'Hook 2', 'https://example.com/2', 'whsec_MTIzNDU2Nzg5MA=='),
     ('c0000000-0000-4000-8000-000000000002', 'Hook 3', 'https://example.com/3', 'whsec_MTIzNDU2Nzg5MA==');
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count');
+-- A third is refused (53400): a trigger keeps direct inserts to webhooks_count
+-- as create_webhook (since 0.10.0).
 INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
     ('c0000000-0000-4000-8000-000000000001', 'Hook 3', 'https://example.com/3', 'whsec_eHl6');
+-- A limit an operator lowers below what the tenant has keeps its webhooks, and
+-- the check reports it exceeded.
+UPDATE tenants SET limits = limits || '{"webhooks_count": 3}' WHERE id = 'c0000000-0000-4000-8000-000000000001';
+INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
+    ('c0000000-0000-4000-8000-000000000001', 'Hook 3', 'https://example.com/3', 'whsec_eHl6');
+UPDATE tenants SET limits = limits || '{"webhooks_count": 2}' WHERE id = 'c0000000-0000-4000-8000-000000000001';
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count');
 -- A given current_value is used as is, not measured.
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count', 1);

@@ -35,6 +35,21 @@ pub static WORKER_DATABASE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"postgres"));
 /// `marimo_erp.webhook_senders`: the worker's sending threads.
 pub static WEBHOOK_SENDERS: GucSetting<i32> = GucSetting::<i32>::new(32);
+/// `marimo_erp.webhook_tenant_max_in_flight`: the most requests of one tenant
+/// the worker has in flight, over all its endpoints (each also under its own
+/// `webhooks.max_in_flight`, which this bounds too).
+pub static WEBHOOK_TENANT_MAX_IN_FLIGHT: GucSetting<i32> = GucSetting::<i32>::new(16);
+/// `marimo_erp.webhook_max_timeout`: the longest a request may take, whatever
+/// `webhooks.timeout_ms` says (ms).
+pub static WEBHOOK_MAX_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+/// `marimo_erp.webhook_max_payload_bytes`: the largest payload an event may
+/// have, in bytes of its JSON text (1 MiB, as Svix and Stripe).
+pub static WEBHOOK_MAX_PAYLOAD_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1024 * 1024);
+/// The name of `WEBHOOK_MAX_PAYLOAD_BYTES`, for messages.
+pub const WEBHOOK_MAX_PAYLOAD_BYTES_NAME: &str = "marimo_erp.webhook_max_payload_bytes";
+/// `marimo_erp.webhook_max_in_flight_bytes`: the payload bytes the worker holds
+/// in flight at most (requests it has claimed and not yet recorded).
+pub static WEBHOOK_MAX_IN_FLIGHT_BYTES: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024 * 1024);
 
 /// Registers every setting; `preloading` when called under `shared_preload_libraries`.
 pub fn init(preloading: bool) {
@@ -102,9 +117,58 @@ pub fn init(preloading: bool) {
         GucContext::Sighup,
         GucFlags::default(),
     );
+    init_webhook_limits();
     if preloading {
         init_startup_settings();
     }
+}
+
+/// What one tenant may take of the delivery worker (issue 14): its requests in
+/// flight, their time, their size. The worker reads them each round (reload);
+/// the payload cap is checked where events are stored, in every backend.
+fn init_webhook_limits() {
+    GucRegistry::define_int_guc(
+        c"marimo_erp.webhook_tenant_max_in_flight",
+        c"How many requests of one tenant the delivery worker has in flight at most, over all its endpoints.",
+        c"Each endpoint also stays under its own webhooks.max_in_flight. Keep it well below marimo_erp.webhook_senders, so that one tenant's slow or hanging receivers leave threads for the others.",
+        &WEBHOOK_TENANT_MAX_IN_FLIGHT,
+        1,
+        512,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.webhook_max_timeout",
+        c"The longest a webhook request may take, whatever webhooks.timeout_ms says (ms).",
+        c"A receiver that never answers holds its thread and its tenant's slot at most this long.",
+        &WEBHOOK_MAX_TIMEOUT_MS,
+        100,
+        120_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    // Read in SQL too, by the webhook_events trigger: plain bytes, no unit, so
+    // that current_setting() gives a number.
+    GucRegistry::define_int_guc(
+        c"marimo_erp.webhook_max_payload_bytes",
+        c"The largest payload a webhook event may have, in bytes of its JSON text.",
+        c"emit_webhook_event() and inserts into webhook_events refuse larger payloads with SQLSTATE 54000. 1 MiB by default, as Svix and Stripe.",
+        &WEBHOOK_MAX_PAYLOAD_BYTES,
+        1024,
+        1024 * 1024 * 1024 - 1,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.webhook_max_in_flight_bytes",
+        c"How many payload bytes the delivery worker holds in flight at most.",
+        c"The worker claims deliveries only while the payloads of those in flight stay under this (one at a time when a single payload is larger). Keep it at least marimo_erp.webhook_tenant_max_in_flight times marimo_erp.webhook_max_payload_bytes.",
+        &WEBHOOK_MAX_IN_FLIGHT_BYTES,
+        1024 * 1024,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_BYTE,
+    );
 }
 
 /// The background worker's settings that only a server start changes.

@@ -6,10 +6,13 @@ use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 
 use super::{delivery, signing, worker};
-use crate::infra::errors::{check_idempotency_key, invalid_argument, raise, required, spi};
+use crate::infra::errors::{
+    check_idempotency_key, invalid_argument, raise, raise_with_hint, required, spi,
+};
 use crate::infra::guard::PinnedSearchPath;
+use crate::infra::gucs::{WEBHOOK_MAX_PAYLOAD_BYTES, WEBHOOK_MAX_PAYLOAD_BYTES_NAME};
 use crate::infra::installation;
-use crate::infra::spi::with_schema;
+use crate::infra::spi::{read_value, with_schema};
 use crate::logs::registry::{FINISHED_WEBHOOK_DELIVERIES, SPENT_WEBHOOK_EVENTS, WEBHOOK_LOGS};
 use crate::logs::{history, retention};
 use crate::tenancy::access::{as_owner_for_applications, authorize_tenant};
@@ -141,6 +144,7 @@ fn emit_webhook_event(
         ));
     }
     check_idempotency_key(idempotency_key);
+    check_payload_size(payload);
     authorize_tenant(tenant, true);
     let statement = with_schema(include_str!("queries/emit_event.sql"));
     let inserted = spi(Spi::connect_mut(|client| {
@@ -178,6 +182,28 @@ fn emit_webhook_event(
                 "emit_webhook_event: no event",
             )
         }),
+    }
+}
+
+/// Refuses a payload whose JSON text (what is sent) is longer than
+/// `marimo_erp.webhook_max_payload_bytes`: `54000 program_limit_exceeded`, as
+/// the webhook_events trigger does for direct inserts, here naming the argument.
+fn check_payload_size(payload: AnyElement) {
+    let cap = WEBHOOK_MAX_PAYLOAD_BYTES.get();
+    // SAFETY: the datum is the jsonb argument itself, valid for this call.
+    let size = read_value::<i32>(
+        "SELECT pg_catalog.octet_length($1::pg_catalog.text)",
+        &[unsafe { DatumWithOid::new(payload, pg_sys::JSONBOID) }],
+    )
+    .unwrap_or(0);
+    if size > cap {
+        raise_with_hint(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "argument \"payload\" is {size} bytes of JSON text, more than {WEBHOOK_MAX_PAYLOAD_BYTES_NAME} ({cap} bytes)"
+            ),
+            "Send a smaller payload, e.g. the ids the receiver fetches the rest by.",
+        );
     }
 }
 

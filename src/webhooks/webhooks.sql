@@ -69,6 +69,49 @@ CREATE INDEX webhooks_event_types_idx ON @extschema@.webhooks USING gin (event_t
 CREATE TRIGGER webhooks_set_updated_at BEFORE UPDATE ON @extschema@.webhooks
     FOR EACH ROW EXECUTE FUNCTION @extschema@.set_updated_at();
 
+-- The tenant's limits.webhooks_count (0.10.0), for create_webhook and any
+-- direct INSERT alike. A tenant with the limit has its row locked FOR NO KEY
+-- UPDATE first, so that concurrent inserts for it count one after another
+-- (foreign key checks take KEY SHARE and do not wait). As the owner: the
+-- caller need not see or lock tenants. Under REPEATABLE READ a concurrent
+-- insert committed after the transaction's snapshot is not counted; use READ
+-- COMMITTED (the default) or SERIALIZABLE, which refuses one of the two.
+CREATE FUNCTION @extschema@.webhooks_check_count() RETURNS trigger
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cap numeric;
+    current bigint;
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.tenant_id OPERATOR(pg_catalog.=) OLD.tenant_id THEN
+        RETURN NEW;
+    END IF;
+    SELECT (t.limits OPERATOR(pg_catalog.->>) 'webhooks_count')::numeric INTO cap
+      FROM @extschema@.tenants t WHERE t.id OPERATOR(pg_catalog.=) NEW.tenant_id;
+    IF cap IS NULL THEN
+        RETURN NEW;
+    END IF;
+    SELECT (t.limits OPERATOR(pg_catalog.->>) 'webhooks_count')::numeric INTO cap
+      FROM @extschema@.tenants t WHERE t.id OPERATOR(pg_catalog.=) NEW.tenant_id FOR NO KEY UPDATE;
+    SELECT pg_catalog.count(*) INTO current FROM @extschema@.webhooks w
+     WHERE w.tenant_id OPERATOR(pg_catalog.=) NEW.tenant_id;
+    IF current OPERATOR(pg_catalog.>=) cap THEN
+        RAISE EXCEPTION 'tenant % has % webhooks: its limit webhooks_count is %', NEW.tenant_id, current, cap
+            USING ERRCODE = 'configuration_limit_exceeded',
+                  HINT = 'Delete a webhook first, or have an operator raise tenants.limits.webhooks_count.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER webhooks_check_count BEFORE INSERT OR UPDATE OF tenant_id ON @extschema@.webhooks
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.webhooks_check_count();
+
+COMMENT ON FUNCTION @extschema@.webhooks_check_count() IS
+    'Trigger on webhooks: refuses (53400) a webhook beyond the tenant''s limits.webhooks_count, counting concurrent inserts one after another.';
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.webhooks', '');
 
 COMMENT ON TABLE @extschema@.webhooks IS
@@ -130,6 +173,7 @@ CREATE TABLE @extschema@.webhook_events (
     payload                 jsonb       NOT NULL,
     idempotency_key         text,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    payload_bytes           integer     GENERATED ALWAYS AS (pg_catalog.octet_length(payload::pg_catalog.text)) STORED,
     CONSTRAINT webhook_events_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT webhook_events_tenant_id_idempotency_key_key UNIQUE (tenant_id, idempotency_key),
     CONSTRAINT webhook_events_tenant_id_fkey FOREIGN KEY (tenant_id)
@@ -155,6 +199,43 @@ COMMENT ON COLUMN @extschema@.webhook_events.event_type IS 'Dot-separated event 
 COMMENT ON COLUMN @extschema@.webhook_events.payload IS 'JSON body sent to the endpoints.';
 COMMENT ON COLUMN @extschema@.webhook_events.idempotency_key IS 'Optional caller-supplied key (1-255 characters), unique within the tenant, so that the same event is not recorded twice.';
 COMMENT ON COLUMN @extschema@.webhook_events.created_at IS 'When the event was recorded.';
+COMMENT ON COLUMN @extschema@.webhook_events.payload_bytes IS 'Size of the payload''s JSON text in bytes, as sent (generated); the delivery worker bounds the bytes it holds in flight by it.';
+
+-- The payload cap (0.10.0): no event, however it is inserted or updated, has a
+-- payload whose JSON text is longer than marimo_erp.webhook_max_payload_bytes
+-- (1 MiB by default). Once the library is loaded, only a superuser can change
+-- the setting (a value an application SET before is then refused).
+CREATE FUNCTION @extschema@.webhook_events_check_payload() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cap bigint;
+    size bigint;
+BEGIN
+    -- A placeholder (flagged NO_SHOW_ALL) is what an application may SET before
+    -- the library is loaded in its session: the default then applies.
+    IF pg_catalog.pg_settings_get_flags('marimo_erp.webhook_max_payload_bytes')
+       OPERATOR(pg_catalog.@>) '{NO_SHOW_ALL}'::text[] IS NOT FALSE THEN
+        cap := 1048576;
+    ELSE
+        cap := pg_catalog.current_setting('marimo_erp.webhook_max_payload_bytes')::bigint;
+    END IF;
+    size := pg_catalog.octet_length(NEW.payload::pg_catalog.text);
+    IF size > cap THEN
+        RAISE EXCEPTION 'payload is % bytes of JSON text, more than marimo_erp.webhook_max_payload_bytes (% bytes)', size, cap
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Send a smaller payload, e.g. the ids the receiver fetches the rest by.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER webhook_events_check_payload BEFORE INSERT OR UPDATE OF payload ON @extschema@.webhook_events
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.webhook_events_check_payload();
+
+COMMENT ON FUNCTION @extschema@.webhook_events_check_payload() IS
+    'Trigger on webhook_events: refuses (54000) a payload whose JSON text is longer than marimo_erp.webhook_max_payload_bytes.';
 
 CREATE TABLE @extschema@.webhook_deliveries (
     tenant_id               uuid        NOT NULL,
@@ -332,6 +413,10 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.webhook_generate_secret(), @extschema@.webhook_sign(text, text, bigint, text),
     @extschema@.webhook_verify(text, text, bigint, text, text, integer)
     TO PUBLIC;
+-- The triggers' functions: for the triggers only.
+REVOKE ALL ON FUNCTION
+    @extschema@.webhook_events_check_payload(), @extschema@.webhooks_check_count()
+    FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     @extschema@.create_webhook(uuid, text, text[], text),
     @extschema@.emit_webhook_event(uuid, text, jsonb, text),

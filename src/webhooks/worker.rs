@@ -4,9 +4,11 @@
 //!
 //! Only its main thread touches PostgreSQL. Each round it
 //! 1. records the outcomes the sending threads reported, in one transaction;
-//! 2. claims due deliveries (`FOR UPDATE SKIP LOCKED`, at most `max_in_flight`
-//!    per endpoint) by giving each a lease and a lease token, and commits, so
-//!    that no HTTP request is ever sent inside a transaction;
+//! 2. claims due deliveries (`FOR UPDATE SKIP LOCKED`, round robin across
+//!    tenants, at most `max_in_flight` per endpoint and
+//!    `webhook_tenant_max_in_flight` per tenant, payloads within
+//!    `webhook_max_in_flight_bytes`) by giving each a lease and a lease token,
+//!    and commits, so that no HTTP request is ever sent inside a transaction;
 //! 3. hands the requests to a pool of sending threads.
 //!
 //! A delivery whose worker dies keeps its lease until it expires (the
@@ -32,7 +34,10 @@ use pgrx::{PgAtomic, Uuid};
 
 use super::delivery::{self, Outcome, Request, Response};
 use super::signing;
-use crate::infra::gucs::{WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_SENDERS, WORKER_DATABASE};
+use crate::infra::gucs::{
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_IN_FLIGHT_BYTES, WEBHOOK_MAX_PAYLOAD_BYTES,
+    WEBHOOK_MAX_TIMEOUT_MS, WEBHOOK_SENDERS, WEBHOOK_TENANT_MAX_IN_FLIGHT, WORKER_DATABASE,
+};
 use crate::infra::installation;
 use crate::infra::spi::with_schema;
 
@@ -79,6 +84,9 @@ pub fn wake_at_commit() {
         }
     });
 }
+
+/// The payload bytes one round claims at most (see the main loop).
+const ROUND_BYTES: i64 = 2 * 1024 * 1024;
 
 /// A claimed delivery, sent by a thread and recorded under its lease token.
 struct Claim {
@@ -155,9 +163,17 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         if capacity == 0 {
             continue;
         }
+        // Payload bytes held: claimed, not yet recorded (the bodies sent). A
+        // round takes in at most ROUND_BYTES (or one payload at the cap): the
+        // main thread signs what it claims before sending any, so a round of
+        // large payloads must not keep another tenant's small one waiting.
+        let held: usize = in_flight.values().map(|c| c.request.body.len()).sum();
+        let budget = (WEBHOOK_MAX_IN_FLIGHT_BYTES.get().max(0) as i64)
+            .saturating_sub(held as i64)
+            .min(ROUND_BYTES.max(WEBHOOK_MAX_PAYLOAD_BYTES.get() as i64));
         let claimed = BackgroundWorker::transaction(|| {
             if ready() {
-                claim(capacity as i32)
+                claim(capacity as i32, budget, in_flight.is_empty())
             } else {
                 Vec::new()
             }
@@ -230,14 +246,31 @@ fn ready() -> bool {
     installation::installed_at_least("0.8.0")
 }
 
-/// Claims up to `limit` due deliveries, at most `max_in_flight` per endpoint
-/// counting those already in flight, and returns their requests, signed.
-fn claim(limit: i32) -> Vec<Claim> {
-    let query = with_schema(include_str!("queries/claim.sql"));
+/// Claims up to `limit` due deliveries, round robin across tenants, at most
+/// `max_in_flight` per endpoint and `webhook_tenant_max_in_flight` per tenant
+/// counting those already in flight, with payloads of at most `budget` bytes
+/// in all (or one, when `idle`), and returns their requests, signed.
+fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
+    let mut query = with_schema(include_str!("queries/claim.sql"));
+    if !installation::installed_at_least("0.10.0") {
+        // The library is newer than the SQL (before ALTER EXTENSION UPDATE, or
+        // after a rollback): no webhook_events.payload_bytes yet.
+        query = query.replace(
+            "e.payload_bytes",
+            "pg_catalog.octet_length(e.payload::pg_catalog.text)",
+        );
+    }
     let allow_private = WEBHOOK_ALLOW_PRIVATE_NETWORKS.get();
+    let arguments = [
+        limit.into(),
+        WEBHOOK_TENANT_MAX_IN_FLIGHT.get().max(1).into(),
+        WEBHOOK_MAX_TIMEOUT_MS.get().max(1).into(),
+        budget.into(),
+        idle.into(),
+    ];
     let rows = Spi::connect_mut(|client| {
         let mut claims = Vec::new();
-        for row in client.update(&query, None, &[limit.into()])? {
+        for row in client.update(&query, None, &arguments)? {
             let secrets: Vec<String> = row.get::<Vec<String>>(9)?.unwrap_or_default();
             let header_names: Vec<String> = row.get::<Vec<String>>(10)?.unwrap_or_default();
             let header_values: Vec<String> = row.get::<Vec<String>>(11)?.unwrap_or_default();

@@ -106,8 +106,15 @@ BEGIN
 END
 $$;
 
+-- The limit binds webhooks made now (created_at is now(), its default: what
+-- create_webhook inserts) and every write under a tenant context (an
+-- application's). A row carrying an earlier created_at without a tenant
+-- context is an existing webhook that pg_restore or adopt_seed_tables() brings
+-- back: it is kept even if an operator has lowered the limit since.
 CREATE TRIGGER webhooks_check_count BEFORE INSERT OR UPDATE OF tenant_id ON @extschema@.webhooks
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.webhooks_check_count();
+    FOR EACH ROW
+    WHEN (@extschema@.current_tenant() IS NOT NULL OR NEW.created_at >= pg_catalog.now())
+    EXECUTE FUNCTION @extschema@.webhooks_check_count();
 
 COMMENT ON FUNCTION @extschema@.webhooks_check_count() IS
     'Trigger on webhooks: refuses (53400) a webhook beyond the tenant''s limits.webhooks_count, counting concurrent inserts one after another.';
@@ -231,8 +238,13 @@ BEGIN
 END
 $$;
 
+-- As for webhooks_count: events recorded now and every write under a tenant
+-- context; an event restored or adopted with its earlier created_at is kept
+-- even if the cap was lowered since it was recorded.
 CREATE TRIGGER webhook_events_check_payload BEFORE INSERT OR UPDATE OF payload ON @extschema@.webhook_events
-    FOR EACH ROW EXECUTE FUNCTION @extschema@.webhook_events_check_payload();
+    FOR EACH ROW
+    WHEN (@extschema@.current_tenant() IS NOT NULL OR NEW.created_at >= pg_catalog.now())
+    EXECUTE FUNCTION @extschema@.webhook_events_check_payload();
 
 COMMENT ON FUNCTION @extschema@.webhook_events_check_payload() IS
     'Trigger on webhook_events: refuses (54000) a payload whose JSON text is longer than marimo_erp.webhook_max_payload_bytes.';

@@ -34,16 +34,16 @@ SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'users_
 -- No webhooks yet.
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count');
 INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
-    ('c0000000-0000-4000-8000-000000000001', 'Hook 1', 'https://example.com/1', 'whsec_MTIzNDU2Nzg5MA=='),
-    ('c0000000-0000-4000-8000-000000000001', 'Hook 2', 'https://example.com/2', 'whsec_YWJjZGVm');
+    ('c0000000-0000-4000-8000-000000000001', 'Hook 1', 'https://example.com/1', 'whsec_MTIzNDU2Nzg5MC10ZXN0LXNlY3JldC1r'),
+    ('c0000000-0000-4000-8000-000000000001', 'Hook 2', 'https://example.com/2', 'whsec_YWJjZGVmLXRlc3Qtc2VjcmV0LWtleS0w');
 -- The other tenant's webhooks are not counted.
 INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
-    ('c0000000-0000-4000-8000-000000000002', 'Hook 1', 'https://example.com/1', 'whsec_MTIzNDU2Nzg5MA=='),
-    ('c0000000-0000-4000-8000-000000000002', 'Hook 2', 'https://example.com/2', 'whsec_MTIzNDU2Nzg5MA=='),
-    ('c0000000-0000-4000-8000-000000000002', 'Hook 3', 'https://example.com/3', 'whsec_MTIzNDU2Nzg5MA==');
+    ('c0000000-0000-4000-8000-000000000002', 'Hook 1', 'https://example.com/1', 'whsec_MTIzNDU2Nzg5MC10ZXN0LXNlY3JldC1r'),
+    ('c0000000-0000-4000-8000-000000000002', 'Hook 2', 'https://example.com/2', 'whsec_MTIzNDU2Nzg5MC10ZXN0LXNlY3JldC1r'),
+    ('c0000000-0000-4000-8000-000000000002', 'Hook 3', 'https://example.com/3', 'whsec_MTIzNDU2Nzg5MC10ZXN0LXNlY3JldC1r');
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count');
 INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
-    ('c0000000-0000-4000-8000-000000000001', 'Hook 3', 'https://example.com/3', 'whsec_eHl6');
+    ('c0000000-0000-4000-8000-000000000001', 'Hook 3', 'https://example.com/3', 'whsec_eHl6LXRlc3Qtc2VjcmV0LWtleS0wMTIz');
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count');
 -- A given current_value is used as is, not measured.
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count', 1);

@@ -220,6 +220,57 @@ def test_webhook_deleted_while_its_request_is_in_flight(trust, trust_cluster):
     assert_same_worker(trust)
 
 
+def test_one_outcome_that_cannot_be_recorded_fails_alone(trust):
+    # A trigger (the superuser's, so no application could add it) refuses the
+    # log rows of one tenant's requests: the round that holds them fails, each
+    # outcome is then recorded alone, and only that tenant's outcomes are lost.
+    attacker, victim = trust.tenant(), trust.tenant()
+    hook, tag, _ = trust.hook(attacker, "ok")
+    victim_hook, victim_tag, _ = trust.hook(victim, "ok")
+    trust.db.rows("UPDATE webhooks SET timeout_ms = 100 WHERE id = %s", (hook,))  # its lease lapses in 30 s
+    with trust.db.conn.transaction():
+        trust.db.rows("SET LOCAL session_replication_role = replica")
+        trust.db.rows(f"""
+            CREATE FUNCTION public.trust_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.tenant_id = '{attacker}' THEN RAISE EXCEPTION 'poisoned outcome'; END IF;
+                RETURN NEW;
+            END $$""")
+        trust.db.rows("CREATE TRIGGER trust_poison BEFORE INSERT ON webhook_logs"
+                      " FOR EACH ROW EXECUTE FUNCTION public.trust_poison()")
+    try:
+        log = Path(trust.db.cluster.dir, "server.log")
+        before = log.read_text(errors="replace").count("recording them one by one")
+        victim_events, attacker_events = [], []
+        with trust.db.conn.transaction():
+            for i in range(EVENTS):
+                victim_events.append(str(trust.emit(victim, "invoice.paid", {"n": i})))
+                if i % 6 == 0:
+                    attacker_events.append(trust.emit(attacker, "invoice.paid", {"n": i}))
+        wait_for(lambda: len({r["headers"].get("webhook-id") for r in trust.receiver.requests(victim_tag)})
+                 == EVENTS, "the other tenant's events", timeout=30)
+        wait_for(lambda: len(trust.receiver.requests(tag)) >= len(attacker_events), "the poisoned requests")
+        time.sleep(GRACE)
+        seen = [r["headers"].get("webhook-id") for r in trust.receiver.requests(victim_tag)]
+        assert sorted(seen) == sorted(victim_events), "each of the other tenant's events arrives once"
+        for event in victim_events:
+            assert trust.delivery(victim, victim_hook, event)["status"] == "succeeded"
+        for event in attacker_events:
+            assert trust.delivery(attacker, hook, event)["status"] == "in_progress", "its outcome was skipped"
+        text = log.read_text(errors="replace")
+        assert text.count("recording them one by one") > before, "no round fell back to one outcome at a time"
+        assert "could not be recorded and is skipped: poisoned outcome" in text
+        assert_same_worker(trust)
+    finally:
+        with trust.db.conn.transaction():
+            trust.db.rows("SET LOCAL session_replication_role = replica")
+            trust.db.rows("DROP TRIGGER trust_poison ON webhook_logs")
+            trust.db.rows("DROP FUNCTION public.trust_poison()")
+        trust.db.rows("UPDATE webhooks SET is_active = false WHERE id = %s", (hook,))
+        trust.db.rows("UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL,"
+                      " lease_token = NULL, lease_expires_at = NULL WHERE webhook_id = %s", (hook,))
+
+
 # ---------------------------------------------------------------------------
 # Item 9: endpoint health counts time, not only attempts
 

@@ -21,7 +21,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,6 +46,10 @@ static WORKER_LATCH: PgAtomic<AtomicUsize> =
 /// which then connects to it (a process connects to one database only once).
 static DATABASE_FOUND: PgAtomic<AtomicBool> =
     unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_database_found") };
+/// Connections to the database begun since the last one that succeeded: a
+/// start that finds it above 0 knows that the previous one died connecting.
+static CONNECTS_FAILED: PgAtomic<AtomicU32> =
+    unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_connects_failed") };
 /// Whether this process has the shared memory above (only under shared_preload_libraries).
 static PRELOADED: AtomicBool = AtomicBool::new(false);
 
@@ -58,6 +62,7 @@ thread_local! {
 pub fn register_worker() {
     pgrx::pg_shmem_init!(WORKER_LATCH);
     pgrx::pg_shmem_init!(DATABASE_FOUND);
+    pgrx::pg_shmem_init!(CONNECTS_FAILED);
     PRELOADED.store(true, Ordering::Relaxed);
     BackgroundWorkerBuilder::new("marimo_erp webhook worker")
         .set_type("marimo_erp webhook worker")
@@ -110,17 +115,31 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         .get()
         .and_then(|d| d.to_str().ok().map(str::to_string))
         .unwrap_or_else(|| "postgres".into());
-    if !DATABASE_FOUND.get().swap(false, Ordering::AcqRel) {
-        // Connecting to a database that does not exist is FATAL, and the
-        // postmaster would start the worker again every second: this start
-        // connects to no database, waits until the database exists, and hands
-        // over to the next start, which connects to it.
+    let failed = CONNECTS_FAILED.get().load(Ordering::Acquire);
+    if failed > 0 && !DATABASE_FOUND.get().swap(false, Ordering::AcqRel) {
+        // The previous start died connecting (FATAL: the database does not
+        // exist, or refuses connections), and the postmaster starts the worker
+        // again every second: this start connects to no database, waits until
+        // the database exists (and, after repeated failures, a while longer),
+        // and hands over to the next start, which connects to it.
         BackgroundWorker::connect_worker_to_spi(None, None);
         wait_for_database(&database);
+        if failed > 1 {
+            let wait = backoff(failed + 3);
+            log!(
+                "marimo_erp webhook worker: connecting to database \"{database}\" failed {failed} times in a row; trying again in {} s",
+                wait.as_secs()
+            );
+            wait_or_exit(wait.as_millis() as i64);
+        }
         DATABASE_FOUND.get().store(true, Ordering::Release);
         unsafe { pg_sys::proc_exit(1) };
     }
+    CONNECTS_FAILED
+        .get()
+        .store(failed.saturating_add(1), Ordering::Release);
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    CONNECTS_FAILED.get().store(0, Ordering::Release);
     WORKER_LATCH
         .get()
         .store(unsafe { pg_sys::MyLatch } as usize, Ordering::Release);

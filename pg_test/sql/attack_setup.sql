@@ -82,10 +82,10 @@ SELECT regress.sec_id(0, s), regress.sec_id(3, s), 'Report ' || m, regress.sec_i
        ARRAY[s || '@example.com'] FROM regress.sec_tenants;
 INSERT INTO webhooks (tenant_id, id, name, url, secret)
 SELECT regress.sec_id(0, s), regress.sec_id(4, s), 'Hook ' || m, 'https://' || s || '.example.com/hook',
-       'whsec_U1RPUkVE' || s FROM regress.sec_tenants;
+       'whsec_U1RPUkVELXRlc3Qtc2VjcmV0LWtleS0w' || s || 'AAA' FROM regress.sec_tenants;
 -- A rotated-out secret per webhook (0.8.0): operators only, never the application.
 INSERT INTO webhook_secrets (tenant_id, webhook_id, secret, expires_at)
-SELECT regress.sec_id(0, s), regress.sec_id(4, s), 'whsec_UFJFVklPVVM' || s || '=', now() + interval '1 day'
+SELECT regress.sec_id(0, s), regress.sec_id(4, s), 'whsec_UFJFVklPVVMtdGVzdC1zZWNyZXQta2V5' || s || 'AA=', now() + interval '1 day'
   FROM regress.sec_tenants;
 INSERT INTO webhook_events (tenant_id, id, event_type, payload)
 SELECT regress.sec_id(0, s), regress.sec_id(k, s), 'invoice.paid', jsonb_build_object('note', m)
@@ -180,7 +180,7 @@ INSERT INTO regress.targets VALUES
  (4, 'scheduled_reports', 'tenant_id', 'name',
   $$INSERT INTO {T} (tenant_id, name, analytics_query_id, schedule, recipients) VALUES ({TENANT}, 'Attack', 'a5ec0001-0000-4000-8000-00000000000{S}', '0 9 * * 1', '{x@example.com}')$$),
  (5, 'webhooks', 'tenant_id', 'name',
-  $$INSERT INTO {T} (tenant_id, name, url, secret) VALUES ({TENANT}, 'Attack', 'https://attacker.example.com/', 'whsec_QVRUQUNL')$$),
+  $$INSERT INTO {T} (tenant_id, name, url, secret) VALUES ({TENANT}, 'Attack', 'https://attacker.example.com/', 'whsec_QVRUQUNLLXRlc3Qtc2VjcmV0LWtleS0w')$$),
  (6, 'webhook_events', 'tenant_id', 'event_type',
   $$INSERT INTO {T} (tenant_id, event_type, payload) VALUES ({TENANT}, 'attack.made', '{}')$$),
  (7, 'webhook_deliveries', 'tenant_id', 'status',

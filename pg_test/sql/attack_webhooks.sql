@@ -49,16 +49,16 @@ INSERT INTO regress.attacks (domain, grp, context, description, statement, wins)
  ('webhooks', 'h', 'A', 'webhooks: DELETE ... RETURNING secret', $$DELETE FROM webhooks WHERE tenant_id = {A} RETURNING secret$$, 'rows'),
  ('webhooks', 'h', 'A', 'webhooks: DELETE ... RETURNING *', $$DELETE FROM webhooks WHERE tenant_id = {A} RETURNING *$$, 'rows'),
  ('webhooks', 'h', 'A', 'webhooks: INSERT ... RETURNING secret',
-  $$INSERT INTO webhooks (tenant_id, name, url, secret) VALUES ({A}, 'Attack', 'https://attacker.example.com/', 'whsec_QVRUQUNL') RETURNING secret$$, 'rows'),
+  $$INSERT INTO webhooks (tenant_id, name, url, secret) VALUES ({A}, 'Attack', 'https://attacker.example.com/', 'whsec_QVRUQUNLLXRlc3Qtc2VjcmV0LWtleS0w') RETURNING secret$$, 'rows'),
  ('webhooks', 'h', 'A', 'webhooks: upsert that copies the stored secret',
-  $$INSERT INTO webhooks (tenant_id, id, name, url, secret) VALUES ({A}, 'a5ec0004-0000-4000-8000-00000000000a', 'Attack', 'https://attacker.example.com/', 'whsec_QVRUQUNL') ON CONFLICT (tenant_id, id) DO UPDATE SET description = webhooks.secret$$, 'rows'),
+  $$INSERT INTO webhooks (tenant_id, id, name, url, secret) VALUES ({A}, 'a5ec0004-0000-4000-8000-00000000000a', 'Attack', 'https://attacker.example.com/', 'whsec_QVRUQUNLLXRlc3Qtc2VjcmV0LWtleS0w') ON CONFLICT (tenant_id, id) DO UPDATE SET description = webhooks.secret$$, 'rows'),
  ('webhooks', 'h', 'A', 'webhooks: failing CHECK shows the row (and the secret?)', $$UPDATE webhooks SET url = 'not a url' WHERE tenant_id = {A}$$, 'rows');
 
 -- Positive controls: everything of the webhooks of A but the secret, which A
 -- may still set.
 INSERT INTO regress.attacks (domain, grp, context, description, statement, kind) VALUES
  ('webhooks', 'ctl', 'A', 'webhooks: SELECT every column but the secret', $$SELECT tenant_id, id, name, url, event_types, is_active FROM webhooks$$, 'control'),
- ('webhooks', 'ctl', 'A', 'webhooks: UPDATE its own secret', $$UPDATE webhooks SET secret = 'whsec_TkVXU0VDUkVU' WHERE tenant_id = {A}$$, 'control');
+ ('webhooks', 'ctl', 'A', 'webhooks: UPDATE its own secret', $$UPDATE webhooks SET secret = 'whsec_TkVXU0VDUkVULXRlc3Qtc2VjcmV0LWtl' WHERE tenant_id = {A}$$, 'control');
 
 SELECT grp, kind, count(*) FROM regress.attacks WHERE domain = 'webhooks' GROUP BY 1, 2 ORDER BY 1, 2;
 

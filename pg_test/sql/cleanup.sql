@@ -6,7 +6,7 @@ INSERT INTO tenants (id, slug, name) VALUES
     ('d0000000-0000-4000-8000-000000000001', 'regress-cleanup-1', 'Cleanup 1'),
     ('d0000000-0000-4000-8000-000000000002', 'regress-cleanup-2', 'Cleanup 2');
 INSERT INTO webhooks (tenant_id, name, url, secret)
-SELECT id, 'Hook', 'https://example.com/hook', 'whsec_Y2xlYW51cA==' FROM tenants WHERE id IN ('d0000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-000000000002');
+SELECT id, 'Hook', 'https://example.com/hook', 'whsec_Y2xlYW51cC10ZXN0LXNlY3JldC1rZXkt' FROM tenants WHERE id IN ('d0000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-000000000002');
 INSERT INTO integrations (tenant_id, provider, name)
 SELECT id, 'stripe', 'Stripe' FROM tenants WHERE id IN ('d0000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-000000000002');
 

@@ -34,23 +34,23 @@ SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'users_
 -- No webhooks yet.
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count');
 INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
-    ('c0000000-0000-4000-8000-000000000001', 'Hook 1', 'https://example.com/1', 'whsec_MTIzNDU2Nzg5MA=='),
-    ('c0000000-0000-4000-8000-000000000001', 'Hook 2', 'https://example.com/2', 'whsec_YWJjZGVm');
+    ('c0000000-0000-4000-8000-000000000001', 'Hook 1', 'https://example.com/1', 'whsec_MTIzNDU2Nzg5MC10ZXN0LXNlY3JldC1r'),
+    ('c0000000-0000-4000-8000-000000000001', 'Hook 2', 'https://example.com/2', 'whsec_YWJjZGVmLXRlc3Qtc2VjcmV0LWtleS0w');
 -- The other tenant's webhooks are not counted.
 INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
-    ('c0000000-0000-4000-8000-000000000002', 'Hook 1', 'https://example.com/1', 'whsec_MTIzNDU2Nzg5MA=='),
-    ('c0000000-0000-4000-8000-000000000002', 'Hook 2', 'https://example.com/2', 'whsec_MTIzNDU2Nzg5MA=='),
-    ('c0000000-0000-4000-8000-000000000002', 'Hook 3', 'https://example.com/3', 'whsec_MTIzNDU2Nzg5MA==');
+    ('c0000000-0000-4000-8000-000000000002', 'Hook 1', 'https://example.com/1', 'whsec_MTIzNDU2Nzg5MC10ZXN0LXNlY3JldC1r'),
+    ('c0000000-0000-4000-8000-000000000002', 'Hook 2', 'https://example.com/2', 'whsec_MTIzNDU2Nzg5MC10ZXN0LXNlY3JldC1r'),
+    ('c0000000-0000-4000-8000-000000000002', 'Hook 3', 'https://example.com/3', 'whsec_MTIzNDU2Nzg5MC10ZXN0LXNlY3JldC1r');
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count');
 -- A third is refused (53400): a trigger keeps direct inserts to webhooks_count
 -- as create_webhook (since 0.10.0).
 INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
-    ('c0000000-0000-4000-8000-000000000001', 'Hook 3', 'https://example.com/3', 'whsec_eHl6');
+    ('c0000000-0000-4000-8000-000000000001', 'Hook 3', 'https://example.com/3', 'whsec_eHl6LXRlc3Qtc2VjcmV0LWtleS0wMTIz');
 -- A limit an operator lowers below what the tenant has keeps its webhooks, and
 -- the check reports it exceeded.
 UPDATE tenants SET limits = limits || '{"webhooks_count": 3}' WHERE id = 'c0000000-0000-4000-8000-000000000001';
 INSERT INTO webhooks (tenant_id, name, url, secret) VALUES
-    ('c0000000-0000-4000-8000-000000000001', 'Hook 3', 'https://example.com/3', 'whsec_eHl6');
+    ('c0000000-0000-4000-8000-000000000001', 'Hook 3', 'https://example.com/3', 'whsec_eHl6LXRlc3Qtc2VjcmV0LWtleS0wMTIz');
 UPDATE tenants SET limits = limits || '{"webhooks_count": 2}' WHERE id = 'c0000000-0000-4000-8000-000000000001';
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000001', 'webhooks_count');
 -- A given current_value is used as is, not measured.

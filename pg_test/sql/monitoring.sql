@@ -152,8 +152,8 @@ SELECT last_run_by FROM monitoring_maintenance WHERE task = 'cleanup_webhook_log
 -- Webhook backlog, per tenant and endpoint.
 ------------------------------------------------------------------------------
 INSERT INTO webhooks (tenant_id, id, name, url, secret) VALUES
-    ('30700000-0000-4000-8000-000000000001', '30710000-0000-4000-8000-000000000001', 'Busy', 'https://busy.example/h', 'whsec_bW9uaXRvcmluZw=='),
-    ('30700000-0000-4000-8000-000000000001', '30710000-0000-4000-8000-000000000002', 'Idle', 'https://idle.example/h', 'whsec_bW9uaXRvcmluZw==');
+    ('30700000-0000-4000-8000-000000000001', '30710000-0000-4000-8000-000000000001', 'Busy', 'https://busy.example/h', 'whsec_bW9uaXRvcmluZy10ZXN0LXNlY3JldC1r'),
+    ('30700000-0000-4000-8000-000000000001', '30710000-0000-4000-8000-000000000002', 'Idle', 'https://idle.example/h', 'whsec_bW9uaXRvcmluZy10ZXN0LXNlY3JldC1r');
 UPDATE webhooks SET is_active = false, disabled_at = now(), disabled_reason = 'regress'
  WHERE id = '30710000-0000-4000-8000-000000000002';
 INSERT INTO webhook_events (tenant_id, id, event_type, payload)

@@ -6,7 +6,7 @@ INSERT INTO tenants (id, slug, name) VALUES
     ('f0000000-0000-4000-8000-000000000002', 'regress-partitions-2', 'Partitions 2');
 INSERT INTO webhooks (tenant_id, id, name, url, secret) VALUES
     ('f0000000-0000-4000-8000-000000000001', 'f1000000-0000-4000-8000-000000000001', 'P', 'https://p.example/h',
-     'whsec_cGFydGl0aW9ucw==');
+     'whsec_cGFydGl0aW9ucy10ZXN0LXNlY3JldC1r');
 
 ------------------------------------------------------------------------------
 -- No insert ever fails: far past and far future land in the default partition.

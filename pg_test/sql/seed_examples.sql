@@ -12,7 +12,7 @@ VALUES ('5eed0000-0000-4000-8000-000000000001', 'regress-seed-examples', 'Seed e
 -- One expired and one recent row in each log the examples clean.
 INSERT INTO webhooks (tenant_id, id, name, url, secret)
 VALUES ('5eed0000-0000-4000-8000-000000000001', '5eed0001-0000-4000-8000-000000000001',
-        'seed hook', 'https://example.com/hook', 'whsec_c2VlZA==');
+        'seed hook', 'https://example.com/hook', 'whsec_c2VlZC10ZXN0LXNlY3JldC1rZXktMDEy');
 INSERT INTO webhook_logs (tenant_id, webhook_id, attempt, request_url, created_at)
 SELECT '5eed0000-0000-4000-8000-000000000001', '5eed0001-0000-4000-8000-000000000001', 1,
        'https://example.com/hook', now() - age

@@ -112,7 +112,7 @@ SELECT t, ('a3000000-0000-4000-8000-00000000000' || k)::uuid, 'Weekly revenue',
        ('a1000000-0000-4000-8000-00000000000' || k)::uuid, '0 8 * * 1', '{ops@example.com}'
   FROM (VALUES (1, 'a0000000-0000-4000-8000-000000000001'::uuid), (2, 'a0000000-0000-4000-8000-000000000002')) v(k, t);
 INSERT INTO webhooks (tenant_id, id, name, url, secret)
-SELECT t, ('a4000000-0000-4000-8000-00000000000' || k)::uuid, 'Hook', 'https://example.com/hook', 'whsec_cmVncmVzcw=='
+SELECT t, ('a4000000-0000-4000-8000-00000000000' || k)::uuid, 'Hook', 'https://example.com/hook', 'whsec_cmVncmVzcy10ZXN0LXNlY3JldC1rZXkt'
   FROM (VALUES (1, 'a0000000-0000-4000-8000-000000000001'::uuid), (2, 'a0000000-0000-4000-8000-000000000002')) v(k, t);
 INSERT INTO webhook_events (tenant_id, id, event_type, payload)
 SELECT t, ('a5000000-0000-4000-8000-00000000000' || k)::uuid, 'invoice.paid', '{}'

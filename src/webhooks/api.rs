@@ -290,8 +290,9 @@ fn enable_webhook(tenant: Option<Uuid>, webhook: Option<Uuid>) {
     let _search_path = PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let webhook = required(webhook, "webhook");
-    authorize_tenant(tenant, true);
-    update_or_missing(
+    let caller = authorize_tenant(tenant, true);
+    as_owner_for_applications(caller, || {
+        update_or_missing(
         &format!(
             "UPDATE {} SET is_active = true, disabled_at = NULL, disabled_reason = NULL, failure_count = 0,
                     failing_since = NULL
@@ -302,7 +303,8 @@ fn enable_webhook(tenant: Option<Uuid>, webhook: Option<Uuid>) {
         webhook,
         None,
         "webhook",
-    );
+    )
+    });
     worker::wake_at_commit();
 }
 
@@ -312,8 +314,9 @@ fn retry_webhook_delivery(tenant: Option<Uuid>, delivery: Option<Uuid>) {
     let _search_path = PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let delivery_id = required(delivery, "delivery");
-    authorize_tenant(tenant, true);
-    update_or_missing(
+    let caller = authorize_tenant(tenant, true);
+    as_owner_for_applications(caller, || {
+        update_or_missing(
         &format!(
             "UPDATE {} SET status = 'pending', next_attempt_at = pg_catalog.now(), last_error = NULL,
                     max_attempts = GREATEST(max_attempts, attempts + 1)
@@ -324,7 +327,8 @@ fn retry_webhook_delivery(tenant: Option<Uuid>, delivery: Option<Uuid>) {
         delivery_id,
         None,
         "delivery",
-    );
+    )
+    });
     worker::wake_at_commit();
 }
 
@@ -340,8 +344,9 @@ fn replay_webhook_deliveries(
     let tenant = required(tenant, "tenant");
     let webhook = required(webhook, "webhook");
     let since = required(since, "since");
-    authorize_tenant(tenant, true);
-    let replayed = update_or_missing(
+    let caller = authorize_tenant(tenant, true);
+    let replayed = as_owner_for_applications(caller, || {
+        update_or_missing(
         &format!(
             "UPDATE {} SET status = 'pending', next_attempt_at = pg_catalog.now(), last_error = NULL,
                     max_attempts = GREATEST(max_attempts, attempts + 1)
@@ -352,7 +357,8 @@ fn replay_webhook_deliveries(
         webhook,
         Some(since),
         "webhook",
-    );
+    )
+    });
     worker::wake_at_commit();
     replayed
 }

@@ -46,21 +46,33 @@ CREATE TABLE @extschema@.webhooks (
         REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT webhooks_name_check CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
     CONSTRAINT webhooks_url_check CHECK (url ~ '^https?://[^/?#\s@]+(?:[/?#]\S*)?$' AND pg_catalog.length(url) <= 2048),
-    CONSTRAINT webhooks_secret_check CHECK (secret ~ '^whsec_[A-Za-z0-9+/]+={0,2}$'),
+    CONSTRAINT webhooks_secret_check CHECK (secret ~ '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]={0,2})?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$'),
     CONSTRAINT webhooks_event_types_check CHECK (
         pg_catalog.cardinality(event_types) >= 1
         AND pg_catalog.array_position(event_types, NULL) IS NULL),
     CONSTRAINT webhooks_max_attempts_check CHECK (max_attempts BETWEEN 1 AND 50),
     CONSTRAINT webhooks_timeout_ms_check CHECK (timeout_ms BETWEEN 100 AND 120000),
-    CONSTRAINT webhooks_custom_headers_check CHECK (pg_catalog.jsonb_typeof(custom_headers) = 'object'),
+    -- An object of header names (HTTP tokens) to strings without control
+    -- characters, at most 8 KB as text; never a header the worker sets itself or
+    -- one about the connection or the body (hop-by-hop, content-*, webhook-*).
+    CONSTRAINT webhooks_custom_headers_check CHECK (
+        pg_catalog.jsonb_typeof(custom_headers) = 'object'
+        AND pg_catalog.length(custom_headers::text) <= 8192
+        AND NOT pg_catalog.jsonb_path_exists(custom_headers,
+            '$.keyvalue() ? (@.value.type() != "string"
+                             || !(@.key like_regex "^[-!#$%&''*+.^_`|~0-9A-Za-z]{1,100}$")
+                             || @.key like_regex "^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-.*|webhook-.*)$" flag "i"
+                             || @.value like_regex "[[:cntrl:]]")')),
     CONSTRAINT webhooks_failure_count_check CHECK (failure_count >= 0),
     CONSTRAINT webhooks_retry_schedule_check CHECK (
         pg_catalog.cardinality(retry_schedule) BETWEEN 1 AND 50
         AND pg_catalog.array_position(retry_schedule, NULL) IS NULL
-        AND '00:00:00'::interval < ALL (retry_schedule)),
+        AND '00:00:01'::interval <= ALL (retry_schedule)
+        AND '7 days'::interval >= ALL (retry_schedule)),
     CONSTRAINT webhooks_max_in_flight_check CHECK (max_in_flight BETWEEN 1 AND 256),
     CONSTRAINT webhooks_disable_after_failures_check CHECK (disable_after_failures >= 1),
-    CONSTRAINT webhooks_disable_after_check CHECK (disable_after > '00:00:00'::interval)
+    CONSTRAINT webhooks_disable_after_check CHECK (disable_after > '00:00:00'::interval),
+    CONSTRAINT webhooks_failing_since_check CHECK (pg_catalog.isfinite(failing_since))
 );
 
 CREATE INDEX webhooks_tenant_id_is_active_idx ON @extschema@.webhooks (tenant_id, is_active);
@@ -133,7 +145,7 @@ COMMENT ON COLUMN @extschema@.webhooks.event_types IS 'Event types the endpoint 
 COMMENT ON COLUMN @extschema@.webhooks.is_active IS 'Whether new events are delivered to the endpoint; false when paused by the tenant or disabled after failures.';
 COMMENT ON COLUMN @extschema@.webhooks.max_attempts IS 'Most delivery attempts per event, first attempt included (1-50); copied to each new delivery.';
 COMMENT ON COLUMN @extschema@.webhooks.timeout_ms IS 'HTTP request timeout per attempt, in milliseconds (100-120000).';
-COMMENT ON COLUMN @extschema@.webhooks.custom_headers IS 'Extra HTTP headers sent with every request, as a JSON object of header name to value.';
+COMMENT ON COLUMN @extschema@.webhooks.custom_headers IS 'Extra HTTP headers sent with every request, as a JSON object of header name (an HTTP token, not hop-by-hop, content-* or webhook-*) to a string without control characters; at most 8 KB.';
 COMMENT ON COLUMN @extschema@.webhooks.failure_count IS 'Consecutive failed attempts since the last success; reset to 0 on success.';
 COMMENT ON COLUMN @extschema@.webhooks.last_success_at IS 'When an attempt to this endpoint last succeeded (2xx response).';
 COMMENT ON COLUMN @extschema@.webhooks.last_failure_at IS 'When an attempt to this endpoint last failed.';
@@ -141,11 +153,11 @@ COMMENT ON COLUMN @extschema@.webhooks.disabled_at IS 'When the endpoint was dis
 COMMENT ON COLUMN @extschema@.webhooks.disabled_reason IS 'Why the endpoint was disabled, e.g. too many consecutive failures or HTTP 410 Gone.';
 COMMENT ON COLUMN @extschema@.webhooks.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.webhooks.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
-COMMENT ON COLUMN @extschema@.webhooks.retry_schedule IS 'Delays before each retry (the last repeats): Svix''s 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, each with ±20 % jitter; a 429 or a timeout waits at least 60 s.';
+COMMENT ON COLUMN @extschema@.webhooks.retry_schedule IS 'Delays before each retry (1-50 of them, each 1 second to 7 days; the last repeats): Svix''s 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, each with ±20 % jitter; a 429 or a timeout waits at least 60 s.';
 COMMENT ON COLUMN @extschema@.webhooks.max_in_flight IS 'Most requests to this endpoint in flight at once (1-256).';
-COMMENT ON COLUMN @extschema@.webhooks.disable_after_failures IS 'Consecutive failed attempts after which the endpoint is disabled.';
-COMMENT ON COLUMN @extschema@.webhooks.disable_after IS 'How long the endpoint may fail without a success before it is disabled.';
-COMMENT ON COLUMN @extschema@.webhooks.failing_since IS 'When the current run of failures began; NULL after a success.';
+COMMENT ON COLUMN @extschema@.webhooks.disable_after_failures IS 'Fewest consecutive failed attempts before the endpoint is disabled; it is disabled only once they also span disable_after.';
+COMMENT ON COLUMN @extschema@.webhooks.disable_after IS 'How long the endpoint must fail without a success (and at least disable_after_failures times) before it is disabled.';
+COMMENT ON COLUMN @extschema@.webhooks.failing_since IS 'When the current run of failures began (finite); NULL after a success. Kept by the worker.';
 
 -- Previous secrets of rotated webhooks (0.8.0).
 CREATE TABLE @extschema@.webhook_secrets (
@@ -159,7 +171,7 @@ CREATE TABLE @extschema@.webhook_secrets (
         REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT webhook_secrets_webhook_id_fkey FOREIGN KEY (tenant_id, webhook_id)
         REFERENCES @extschema@.webhooks (tenant_id, id) ON DELETE CASCADE,
-    CONSTRAINT webhook_secrets_secret_check CHECK (secret ~ '^whsec_[A-Za-z0-9+/]+={0,2}$')
+    CONSTRAINT webhook_secrets_secret_check CHECK (secret ~ '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]={0,2})?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$')
 );
 
 CREATE INDEX webhook_secrets_expires_at_idx ON @extschema@.webhook_secrets (expires_at);
@@ -396,14 +408,30 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     @extschema@.webhooks, @extschema@.webhook_secrets, @extschema@.webhook_events, @extschema@.webhook_deliveries,
     @extschema@.webhook_logs
     TO marimo_admin;
-GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.webhook_events, @extschema@.webhook_deliveries TO marimo_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.webhook_events TO marimo_app;
+-- The worker owns the delivery state (0.10.0): applications read and delete
+-- their deliveries, and insert only what a new pending delivery needs (the
+-- columns emit_webhook_event fills; the state takes its defaults); they retry
+-- or replay through the functions.
+GRANT SELECT, DELETE ON @extschema@.webhook_deliveries TO marimo_app;
+GRANT INSERT (tenant_id, webhook_id, event_id, max_attempts, next_attempt_at)
+    ON @extschema@.webhook_deliveries TO marimo_app;
 GRANT SELECT, INSERT ON @extschema@.webhook_logs TO marimo_app;
 GRANT SELECT (tenant_id, id, name, description, url, event_types, is_active, max_attempts, timeout_ms,
               custom_headers, failure_count, last_success_at, last_failure_at, disabled_at, disabled_reason,
               created_at, updated_at, retry_schedule, max_in_flight, disable_after_failures, disable_after,
               failing_since)
     ON @extschema@.webhooks TO marimo_app;
-GRANT INSERT, UPDATE, DELETE ON @extschema@.webhooks TO marimo_app;
+-- The endpoint's health (failure_count, failing_since, last_*_at, disabled_*)
+-- is the worker's (0.10.0): applications write the configuration only, and
+-- re-enable through enable_webhook().
+GRANT INSERT (tenant_id, id, name, description, url, secret, event_types, is_active, max_attempts, timeout_ms,
+              custom_headers, retry_schedule, max_in_flight, disable_after_failures, disable_after)
+    ON @extschema@.webhooks TO marimo_app;
+GRANT UPDATE (name, description, url, secret, event_types, is_active, max_attempts, timeout_ms,
+              custom_headers, retry_schedule, max_in_flight, disable_after_failures, disable_after)
+    ON @extschema@.webhooks TO marimo_app;
+GRANT DELETE ON @extschema@.webhooks TO marimo_app;
 SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
   FROM pg_catalog.unnest(ARRAY['@extschema@.webhooks', '@extschema@.webhook_secrets', '@extschema@.webhook_events',
                                '@extschema@.webhook_deliveries', '@extschema@.webhook_logs',

@@ -22,13 +22,16 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::callbacks::{register_xact_callback, PgXactCallbackEvent};
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 use pgrx::{PgAtomic, Uuid};
 
@@ -44,6 +47,14 @@ use crate::infra::spi::with_schema;
 /// The worker's latch, in shared memory, so that any backend can wake it.
 static WORKER_LATCH: PgAtomic<AtomicUsize> =
     unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_latch") };
+/// Set by a start of the worker that found its database, for the next start,
+/// which then connects to it (a process connects to one database only once).
+static DATABASE_FOUND: PgAtomic<AtomicBool> =
+    unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_database_found") };
+/// Connections to the database begun since the last one that succeeded: a
+/// start that finds it above 0 knows that the previous one died connecting.
+static CONNECTS_FAILED: PgAtomic<AtomicU32> =
+    unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_connects_failed") };
 /// Whether this process has the shared memory above (only under shared_preload_libraries).
 static PRELOADED: AtomicBool = AtomicBool::new(false);
 
@@ -55,6 +66,8 @@ thread_local! {
 /// Called from `_PG_init` while `shared_preload_libraries` is being processed.
 pub fn register_worker() {
     pgrx::pg_shmem_init!(WORKER_LATCH);
+    pgrx::pg_shmem_init!(DATABASE_FOUND);
+    pgrx::pg_shmem_init!(CONNECTS_FAILED);
     PRELOADED.store(true, Ordering::Relaxed);
     BackgroundWorkerBuilder::new("marimo_erp webhook worker")
         .set_type("marimo_erp webhook worker")
@@ -97,6 +110,9 @@ struct Claim {
     lease_token: Uuid,
     schedule: Vec<Duration>,
     request: Request,
+    /// Why the request must not be sent (its secret does not decode): the
+    /// delivery fails with this error instead of going out unsigned.
+    refused: Option<String>,
 }
 
 #[pg_guard]
@@ -107,7 +123,31 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         .get()
         .and_then(|d| d.to_str().ok().map(str::to_string))
         .unwrap_or_else(|| "postgres".into());
+    let failed = CONNECTS_FAILED.get().load(Ordering::Acquire);
+    if failed > 0 && !DATABASE_FOUND.get().swap(false, Ordering::AcqRel) {
+        // The previous start died connecting (FATAL: the database does not
+        // exist, or refuses connections), and the postmaster starts the worker
+        // again every second: this start connects to no database, waits until
+        // the database exists (and, after repeated failures, a while longer),
+        // and hands over to the next start, which connects to it.
+        BackgroundWorker::connect_worker_to_spi(None, None);
+        wait_for_database(&database);
+        if failed > 1 {
+            let wait = backoff(failed + 3);
+            log!(
+                "marimo_erp webhook worker: connecting to database \"{database}\" failed {failed} times in a row; trying again in {} s",
+                wait.as_secs()
+            );
+            wait_or_exit(wait.as_millis() as i64);
+        }
+        DATABASE_FOUND.get().store(true, Ordering::Release);
+        unsafe { pg_sys::proc_exit(1) };
+    }
+    CONNECTS_FAILED
+        .get()
+        .store(failed.saturating_add(1), Ordering::Release);
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    CONNECTS_FAILED.get().store(0, Ordering::Release);
     WORKER_LATCH
         .get()
         .store(unsafe { pg_sys::MyLatch } as usize, Ordering::Release);
@@ -120,9 +160,17 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
     let (jobs, results) = start_senders(WEBHOOK_SENDERS.get().max(1) as usize, wake_writer);
     let mut in_flight: HashMap<Uuid, Claim> = HashMap::new();
     let mut buffer = [0u8; 256];
+    // After a failed round the worker waits before claiming again, longer each
+    // time: it never exits on what the data holds.
+    let mut failed_rounds: u32 = 0;
+    let mut resume_at: Option<Instant> = None;
 
     loop {
-        let timeout_ms = if in_flight.is_empty() { 1000 } else { 50 };
+        let mut timeout_ms: i64 = if in_flight.is_empty() { 1000 } else { 50 };
+        if let Some(at) = resume_at {
+            let left = at.saturating_duration_since(Instant::now()).as_millis() as i64;
+            timeout_ms = timeout_ms.min(left.max(1));
+        }
         let events = unsafe {
             pg_sys::WaitLatchOrSocket(
                 pg_sys::MyLatch,
@@ -157,8 +205,17 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
             })
             .collect();
         if !finished.is_empty() {
-            BackgroundWorker::transaction(|| record(&finished));
+            if let Err(error) = guarded_transaction(|| record(&finished)) {
+                warning!(
+                    "marimo_erp webhook worker: recording {} outcomes failed, their deliveries are sent again once their leases lapse: {error}",
+                    finished.len()
+                );
+            }
         }
+        if resume_at.is_some_and(|at| Instant::now() < at) {
+            continue;
+        }
+        resume_at = None;
         let capacity = (WEBHOOK_SENDERS.get().max(1) as usize * 2).saturating_sub(in_flight.len());
         if capacity == 0 {
             continue;
@@ -171,19 +228,60 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         let budget = (WEBHOOK_MAX_IN_FLIGHT_BYTES.get().max(0) as i64)
             .saturating_sub(held as i64)
             .min(ROUND_BYTES.max(WEBHOOK_MAX_PAYLOAD_BYTES.get() as i64));
-        let claimed = BackgroundWorker::transaction(|| {
+        let claimed = match guarded_transaction(|| {
             if ready() {
                 claim(capacity as i32, budget, in_flight.is_empty())
             } else {
                 Vec::new()
             }
-        });
+        }) {
+            Ok(claimed) => {
+                failed_rounds = 0;
+                claimed
+            }
+            Err(error) => {
+                failed_rounds = failed_rounds.saturating_add(1);
+                let wait = backoff(failed_rounds);
+                warning!(
+                    "marimo_erp webhook worker: claiming deliveries failed ({failed_rounds} in a row), claiming again in {} ms: {error}",
+                    wait.as_millis()
+                );
+                if let Err(error) = guarded_transaction(set_aside_inconsistent) {
+                    warning!("marimo_erp webhook worker: setting inconsistent deliveries aside failed: {error}");
+                }
+                resume_at = Some(Instant::now() + wait);
+                Vec::new()
+            }
+        };
+        let mut refused = Vec::new();
         for claim in claimed {
+            if let Some(reason) = &claim.refused {
+                let response = Response {
+                    error: Some(format!("not sent: {reason}")),
+                    ..Default::default()
+                };
+                refused.push((claim, response));
+                continue;
+            }
             let request = claim.request.clone();
             let delivery_id = claim.delivery;
             in_flight.insert(delivery_id, claim);
             if jobs.send((delivery_id, request)).is_err() {
                 break;
+            }
+        }
+        if !refused.is_empty() {
+            for (claim, _) in &refused {
+                warning!(
+                    "marimo_erp webhook worker: delivery {} (tenant {}, webhook {}) not sent: {}",
+                    claim.delivery,
+                    claim.tenant,
+                    claim.webhook,
+                    claim.refused.as_deref().unwrap_or_default()
+                );
+            }
+            if let Err(error) = guarded_transaction(|| record(&refused)) {
+                warning!("marimo_erp webhook worker: recording refused deliveries failed: {error}");
             }
         }
     }
@@ -192,6 +290,195 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
     // Exit code 1: terminated outside a shutdown (pg_terminate_backend), the
     // postmaster starts the worker again; during a shutdown it restarts nothing.
     unsafe { pg_sys::proc_exit(1) };
+}
+
+/// How long to wait before claiming again after `failed_rounds` failed rounds in
+/// a row: 200 ms, doubling, at most 30 s.
+fn backoff(failed_rounds: u32) -> Duration {
+    let millis = 100u64.saturating_mul(1u64 << failed_rounds.min(20));
+    Duration::from_millis(millis.min(30_000))
+}
+
+/// Waits, connected to no database, until `database` exists: says so once in
+/// the log, then checks again after 1 s, 2 s, ... at most every 60 s. Exits at
+/// SIGTERM.
+fn wait_for_database(database: &str) {
+    let Ok(name) = std::ffi::CString::new(database) else {
+        warning!("marimo_erp webhook worker: marimo_erp.database holds a NUL byte; the worker stays idle");
+        loop {
+            wait_or_exit(60_000);
+        }
+    };
+    let mut delay_ms: i64 = 1000;
+    let mut said = false;
+    loop {
+        let exists = guarded_transaction(|| database_exists(&name));
+        match exists {
+            Ok(true) => {
+                if said {
+                    log!(
+                        "marimo_erp webhook worker: database \"{database}\" exists now; connecting"
+                    );
+                }
+                return;
+            }
+            Ok(false) if !said => {
+                log!(
+                    "marimo_erp webhook worker: database \"{database}\" (marimo_erp.database) does not exist; waiting for it"
+                );
+                said = true;
+            }
+            Ok(false) => {}
+            Err(error) => {
+                warning!("marimo_erp webhook worker: looking for database \"{database}\" failed: {error}")
+            }
+        }
+        wait_or_exit(delay_ms);
+        delay_ms = (delay_ms * 2).min(60_000);
+    }
+}
+
+/// Whether `name` is in pg_database, read with a heap scan: connected to no
+/// database, the shared catalogs' indexes may not be usable yet (as the
+/// autovacuum launcher does).
+fn database_exists(name: &std::ffi::CStr) -> bool {
+    let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+    let mut found = false;
+    unsafe {
+        let relation = pg_sys::table_open(pg_sys::DatabaseRelationId, lock);
+        let scan = pg_sys::table_beginscan_catalog(relation, 0, std::ptr::null_mut());
+        loop {
+            let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+            if tuple.is_null() {
+                break;
+            }
+            let header = (*tuple).t_data;
+            let form = (header as *const u8).add((*header).t_hoff as usize)
+                as *const pg_sys::FormData_pg_database;
+            if std::ffi::CStr::from_ptr((*form).datname.data.as_ptr()) == name {
+                found = true;
+                break;
+            }
+        }
+        pg_sys::table_endscan(scan);
+        pg_sys::table_close(relation, lock);
+    }
+    found
+}
+
+/// Sleeps up to `timeout_ms` (a signal wakes it); exits at SIGTERM.
+fn wait_or_exit(timeout_ms: i64) {
+    unsafe {
+        pg_sys::WaitLatch(
+            pg_sys::MyLatch,
+            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+            timeout_ms,
+            pg_sys::PG_WAIT_EXTENSION,
+        );
+        pg_sys::ResetLatch(pg_sys::MyLatch);
+    }
+    pgrx::check_for_interrupts!();
+    if BackgroundWorker::sigterm_received() {
+        log!("marimo_erp webhook worker stopping");
+        unsafe { pg_sys::proc_exit(0) };
+    }
+    if BackgroundWorker::sighup_received() {
+        unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+    }
+}
+
+/// What a caught error says, for the log.
+fn describe(error: &CaughtError) -> String {
+    let report = match error {
+        CaughtError::PostgresError(report)
+        | CaughtError::ErrorReport(report)
+        | CaughtError::RustPanic {
+            ereport: report, ..
+        } => report,
+    };
+    let code = report.sql_error_code();
+    let mut text = format!("{} (SQLSTATE {})", report.message(), sqlstate(code));
+    if let Some(detail) = report.detail() {
+        text.push_str(&format!(": {detail}"));
+    }
+    text
+}
+
+/// The five-character SQLSTATE of an error code.
+fn sqlstate(code: pgrx::PgSqlErrorCode) -> String {
+    let mut value = code as i32;
+    let mut out = String::with_capacity(5);
+    for _ in 0..5 {
+        out.push(char::from(((value & 0x3f) as u8) + b'0'));
+        value >>= 6;
+    }
+    out
+}
+
+/// Runs `work` in a transaction of its own and commits it; an ERROR in it (or in
+/// the commit) rolls the transaction back and comes back as `Err`, so that no
+/// row can end the worker.
+fn guarded_transaction<R>(work: impl FnOnce() -> R) -> Result<R, String> {
+    unsafe {
+        pg_sys::SetCurrentStatementStartTimestamp();
+        pg_sys::StartTransactionCommand();
+        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+    }
+    let result = PgTryBuilder::new(AssertUnwindSafe(move || {
+        let value = work();
+        unsafe {
+            pg_sys::PopActiveSnapshot();
+            pg_sys::CommitTransactionCommand();
+        }
+        Ok(value)
+    }))
+    .catch_others(|error| Err(describe(&error)))
+    .execute();
+    if result.is_err() {
+        unsafe { pg_sys::AbortCurrentTransaction() };
+    }
+    result
+}
+
+/// Runs `work` in a subtransaction: an ERROR in it rolls back only what it did.
+fn in_subtransaction<R>(work: impl FnOnce() -> R) -> Result<R, String> {
+    let (memory_context, resource_owner) =
+        unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
+    let result = PgTryBuilder::new(AssertUnwindSafe(move || Ok(work())))
+        .catch_others(|error| Err(describe(&error)))
+        .execute();
+    unsafe {
+        if result.is_ok() {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(memory_context);
+        pg_sys::CurrentResourceOwner = resource_owner;
+    }
+    result
+}
+
+/// After a claim failed: deliveries whose state no claim can take (pending with
+/// no attempt left, which only a superuser or the table owner can write) are
+/// failed with a clear error, so that the next claim goes past them.
+fn set_aside_inconsistent() {
+    if !ready() {
+        return;
+    }
+    let statement = with_schema(
+        "UPDATE @extschema@.webhook_deliveries
+            SET status = 'failed', next_attempt_at = NULL, lease_token = NULL, lease_expires_at = NULL,
+                last_error = 'set aside by the worker: pending with no attempt left (attempts >= max_attempts)'
+          WHERE status = 'pending' AND attempts >= max_attempts",
+    );
+    let count = Spi::connect_mut(|client| client.update(&statement, None, &[]).map(|s| s.len()));
+    if let Ok(count) = count {
+        if count > 0 {
+            log!("marimo_erp webhook worker: set {count} inconsistent deliveries aside (failed)");
+        }
+    }
 }
 
 type Job = (Uuid, Request);
@@ -249,7 +536,9 @@ fn ready() -> bool {
 /// Claims up to `limit` due deliveries, round robin across tenants, at most
 /// `max_in_flight` per endpoint and `webhook_tenant_max_in_flight` per tenant
 /// counting those already in flight, with payloads of at most `budget` bytes
-/// in all (or one, when `idle`), and returns their requests, signed.
+/// in all (or one, when `idle`), and returns their requests, signed. Every
+/// value is read as untrusted: a NULL or an out-of-range value is never a panic,
+/// and a delivery whose secret does not decode is refused, never sent unsigned.
 fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
     let mut query = with_schema(include_str!("queries/claim.sql"));
     if !installation::installed_at_least("0.10.0") {
@@ -271,59 +560,91 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
     let rows = Spi::connect_mut(|client| {
         let mut claims = Vec::new();
         for row in client.update(&query, None, &arguments)? {
-            let secrets: Vec<String> = row.get::<Vec<String>>(9)?.unwrap_or_default();
-            let header_names: Vec<String> = row.get::<Vec<String>>(10)?.unwrap_or_default();
-            let header_values: Vec<String> = row.get::<Vec<String>>(11)?.unwrap_or_default();
+            let (Some(tenant), Some(delivery), Some(webhook), Some(lease_token)) = (
+                row.get::<Uuid>(1)?,
+                row.get::<Uuid>(2)?,
+                row.get::<Uuid>(3)?,
+                row.get::<Uuid>(5)?,
+            ) else {
+                warning!("marimo_erp webhook worker: a claimed row lacks its identifiers; skipped");
+                continue;
+            };
+            let secrets: Vec<Option<String>> = row.get(9)?.unwrap_or_default();
+            let header_names: Vec<Option<String>> = row.get(10)?.unwrap_or_default();
+            let header_values: Vec<Option<String>> = row.get(11)?.unwrap_or_default();
             let message_id = row.get::<String>(12)?.unwrap_or_default();
             let event_type = row.get::<String>(13)?.unwrap_or_default();
             let payload = row.get::<String>(14)?.unwrap_or_else(|| "null".into());
             let created = row.get::<String>(15)?.unwrap_or_default();
             let now = row.get::<i64>(16)?.unwrap_or_default();
             let body = delivery::envelope(&event_type, &created, &payload);
+            // The current secret must decode; rotated-out ones that do not are left out.
+            let refused = match secrets
+                .first()
+                .cloned()
+                .flatten()
+                .as_deref()
+                .map(signing::decode_secret)
+            {
+                Some(Ok(_)) => None,
+                Some(Err(error)) => Some(format!(
+                    "it would go out unsigned: {error}; set a new one with rotate_webhook_secret()"
+                )),
+                None => Some("it would go out unsigned: the webhook has no secret".to_string()),
+            };
             let signatures: Vec<String> = secrets
                 .iter()
+                .flatten()
                 .filter_map(|secret| signing::decode_secret(secret).ok())
                 .map(|key| signing::sign(&key, &message_id, now, &body))
                 .collect();
-            let mut headers: Vec<(String, String)> =
-                header_names.into_iter().zip(header_values).collect();
+            let mut headers: Vec<(String, String)> = header_names
+                .into_iter()
+                .zip(header_values)
+                .filter_map(|(name, value)| Some((name?, value?)))
+                .collect();
             headers.push(("content-type".into(), "application/json".into()));
             headers.push(("webhook-id".into(), message_id));
             headers.push(("webhook-timestamp".into(), now.to_string()));
             headers.push(("webhook-signature".into(), signatures.join(" ")));
+            let schedule: Vec<Option<f64>> = row.get(8)?.unwrap_or_default();
             claims.push(Claim {
-                tenant: row.get::<Uuid>(1)?.expect("tenant_id"),
-                delivery: row.get::<Uuid>(2)?.expect("id"),
-                webhook: row.get::<Uuid>(3)?.expect("webhook_id"),
-                attempt: row.get::<i32>(4)?.unwrap_or(1),
-                lease_token: row.get::<Uuid>(5)?.expect("lease_token"),
-                schedule: row
-                    .get::<Vec<f64>>(8)?
-                    .unwrap_or_default()
+                tenant,
+                delivery,
+                webhook,
+                attempt: row.get::<i32>(4)?.unwrap_or(1).max(1),
+                lease_token,
+                schedule: schedule
                     .into_iter()
-                    .map(|s| Duration::from_secs_f64(s.max(0.0)))
+                    .flatten()
+                    .map(|s| {
+                        Duration::try_from_secs_f64(s.clamp(1.0, MAX_RETRY_DELAY.as_secs_f64()))
+                            .unwrap_or(MAX_RETRY_DELAY)
+                    })
                     .collect(),
                 request: Request {
                     url: row.get::<String>(6)?.unwrap_or_default(),
                     headers,
                     body,
                     timeout: Duration::from_millis(
-                        row.get::<i32>(7)?.unwrap_or(15_000).max(1) as u64
+                        row.get::<i32>(7)?.unwrap_or(15_000).clamp(1, 120_000) as u64,
                     ),
                     allow_private_networks: allow_private,
                 },
+                refused,
             });
         }
         Ok::<_, pgrx::spi::SpiError>(claims)
     });
     match rows {
         Ok(claims) => claims,
-        Err(error) => {
-            warning!("marimo_erp webhook worker: claiming deliveries failed: {error}");
-            Vec::new()
-        }
+        Err(error) => pgrx::error!("claiming deliveries failed: {error}"),
     }
 }
+
+/// The longest retry delay the worker uses, whatever a schedule says (the
+/// table's CHECK allows 7 days).
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A number in [-1, 1] for the ±20 % jitter of a retry delay.
 fn jitter() -> f64 {
@@ -336,15 +657,54 @@ fn jitter() -> f64 {
 }
 
 /// Records a round of outcomes: the deliveries (only under the lease token they
-/// were claimed with), one webhook_logs row per attempt, and each endpoint's health.
+/// were claimed with), one webhook_logs row per attempt, and each endpoint's
+/// health. The round is one statement in a subtransaction; if it fails, each
+/// outcome is recorded alone in its own, so that one bad row fails alone (it is
+/// logged and skipped: its delivery goes out again when its lease lapses).
 fn record(finished: &[(Claim, Response)]) {
+    let all: Vec<&(Claim, Response)> = finished.iter().collect();
+    let error = match in_subtransaction(|| record_rows(&all)) {
+        Ok(()) => return,
+        Err(error) => error,
+    };
+    if finished.len() > 1 {
+        log!(
+            "marimo_erp webhook worker: recording {} outcomes together failed ({error}); recording them one by one",
+            finished.len()
+        );
+    }
+    for outcome in finished {
+        let result = if finished.len() > 1 {
+            in_subtransaction(|| record_rows(&[outcome]))
+        } else {
+            Err(error.clone())
+        };
+        if let Err(error) = result {
+            let (claim, _) = outcome;
+            warning!(
+                "marimo_erp webhook worker: the outcome of delivery {} (tenant {}, webhook {}, attempt {}) could not be recorded and is skipped: {error}",
+                claim.delivery,
+                claim.tenant,
+                claim.webhook,
+                claim.attempt
+            );
+        }
+    }
+}
+
+/// One record statement for `rows`.
+fn record_rows(rows: &[&(Claim, Response)]) {
     let mut columns = Columns::default();
-    for (claim, response) in finished {
-        let base = delivery::scheduled_delay(&claim.schedule, claim.attempt as usize);
-        let (outcome, delay) = match delivery::classify(response, base, jitter()) {
-            Outcome::Delivered => ("delivered", 0.0),
-            Outcome::Gone => ("gone", 0.0),
-            Outcome::Retry { delay } => ("retry", delay.as_secs_f64()),
+    for (claim, response) in rows.iter().map(|r| (&r.0, &r.1)) {
+        let (outcome, delay) = if claim.refused.is_some() {
+            ("refused", 0.0)
+        } else {
+            let base = delivery::scheduled_delay(&claim.schedule, claim.attempt as usize);
+            match delivery::classify(response, base, jitter()) {
+                Outcome::Delivered => ("delivered", 0.0),
+                Outcome::Gone => ("gone", 0.0),
+                Outcome::Retry { delay } => ("retry", delay.min(MAX_RETRY_DELAY).as_secs_f64()),
+            }
         };
         columns.push(claim, response, outcome, delay);
     }
@@ -355,10 +715,7 @@ fn record(finished: &[(Claim, Response)]) {
             .map(|_| ())
     });
     if let Err(error) = result {
-        warning!(
-            "marimo_erp webhook worker: recording {} outcomes failed: {error}",
-            finished.len()
-        );
+        pgrx::error!("{error}");
     }
 }
 

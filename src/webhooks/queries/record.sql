@@ -11,7 +11,7 @@ WITH r AS (
 ), delivered AS (
     UPDATE @extschema@.webhook_deliveries d
        SET status = CASE WHEN r.outcome = 'delivered' THEN 'succeeded'
-                         WHEN r.outcome = 'gone' OR d.attempts >= d.max_attempts THEN 'failed'
+                         WHEN r.outcome IN ('gone', 'refused') OR d.attempts >= d.max_attempts THEN 'failed'
                          ELSE 'pending' END,
            delivered_at = CASE WHEN r.outcome = 'delivered' THEN pg_catalog.now() END,
            next_attempt_at = CASE WHEN r.outcome = 'retry' AND d.attempts < d.max_attempts
@@ -29,6 +29,9 @@ WITH r AS (
     SELECT tenant_id, webhook_id, id, attempt, url, request_headers::jsonb, request_body, status,
            response_headers::jsonb, body, duration_ms, error
       FROM r
+     -- A delivery deleted meanwhile (its webhook's cascade, or the application)
+     -- is skipped: no log row for it.
+     WHERE EXISTS (SELECT FROM @extschema@.webhook_deliveries d WHERE d.tenant_id = r.tenant_id AND d.id = r.id)
  RETURNING 1
 ), health AS (
     SELECT tenant_id, webhook_id,
@@ -37,30 +40,33 @@ WITH r AS (
            pg_catalog.bool_or(outcome = 'gone') AS gone,
            (pg_catalog.array_agg(ok ORDER BY ord DESC))[1] = 1 AS last_ok
       FROM r GROUP BY tenant_id, webhook_id
-), counted AS (
+), failing AS (
     SELECT h.*, w.disable_after_failures, w.disable_after,
-           CASE WHEN h.last_ok THEN 0 ELSE w.failure_count + h.failures END AS failure_count,
+           CASE WHEN h.last_ok THEN 0
+                ELSE LEAST(w.failure_count::bigint + h.failures, 2147483647)::integer END AS failure_count,
            CASE WHEN h.last_ok THEN NULL ELSE COALESCE(w.failing_since, pg_catalog.now()) END AS failing_since
       FROM health h JOIN @extschema@.webhooks w ON w.tenant_id = h.tenant_id AND w.id = h.webhook_id
+), counted AS (
+    SELECT f.*, f.failing_since IS NOT NULL AND f.failure_count >= f.disable_after_failures
+                AND pg_catalog.now() - f.failing_since >= f.disable_after AS sustained
+      FROM failing f
 )
 UPDATE @extschema@.webhooks w
    SET failure_count = c.failure_count,
        failing_since = c.failing_since,
        last_success_at = CASE WHEN c.successes > 0 THEN pg_catalog.now() ELSE w.last_success_at END,
        last_failure_at = CASE WHEN c.failures > 0 THEN pg_catalog.now() ELSE w.last_failure_at END,
-       is_active = w.is_active AND NOT c.gone
-                   AND c.failure_count < c.disable_after_failures
-                   AND (c.failing_since IS NULL OR pg_catalog.now() - c.failing_since < c.disable_after),
-       disabled_at = CASE WHEN w.is_active AND (c.gone OR c.failure_count >= c.disable_after_failures
-                               OR pg_catalog.now() - c.failing_since >= c.disable_after)
-                          THEN pg_catalog.now() ELSE w.disabled_at END,
+       -- Disabled only by sustained failure: at least disable_after_failures
+       -- failed attempts in a row, spanning at least disable_after (a burst of
+       -- failures within a second never disables), or by a 410 Gone.
+       is_active = w.is_active AND NOT c.gone AND NOT c.sustained,
+       disabled_at = CASE WHEN w.is_active AND (c.gone OR c.sustained) THEN pg_catalog.now() ELSE w.disabled_at END,
        disabled_reason = CASE
            WHEN NOT w.is_active THEN w.disabled_reason
            WHEN c.gone THEN 'the endpoint answered 410 Gone'
-           WHEN c.failure_count >= c.disable_after_failures
-               THEN pg_catalog.format('%s consecutive failed attempts', c.failure_count)
-           WHEN pg_catalog.now() - c.failing_since >= c.disable_after
-               THEN pg_catalog.format('failing since %s', c.failing_since)
+           WHEN c.sustained
+               THEN pg_catalog.format('%s consecutive failed attempts, failing since %s', c.failure_count,
+                                      pg_catalog.to_char(c.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
            ELSE w.disabled_reason END
   FROM counted c
  WHERE w.tenant_id = c.tenant_id AND w.id = c.webhook_id

@@ -37,6 +37,7 @@ use pgrx::{PgAtomic, Uuid};
 
 use super::delivery::{self, Outcome, Request, Response};
 use super::signing;
+use crate::infra::guard::set_config;
 use crate::infra::gucs::{
     WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_IN_FLIGHT_BYTES, WEBHOOK_MAX_PAYLOAD_BYTES,
     WEBHOOK_MAX_TIMEOUT_MS, WEBHOOK_SENDERS, WEBHOOK_TENANT_MAX_IN_FLIGHT, WORKER_DATABASE,
@@ -148,6 +149,20 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         .store(failed.saturating_add(1), Ordering::Release);
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
     CONNECTS_FAILED.get().store(0, Ordering::Release);
+    // The worker is the bootstrap superuser: a search_path set on the database
+    // (ALTER DATABASE ... SET search_path, which its owner may do) must not pick
+    // the operators and functions its statements resolve. Set for the session.
+    if let Err(error) = guarded_transaction(|| {
+        set_config(
+            c"search_path",
+            c"pg_catalog, pg_temp",
+            pg_sys::GucContext::PGC_SUSET,
+            pg_sys::GucAction::GUC_ACTION_SET,
+        )
+    }) {
+        warning!("marimo_erp webhook worker: pinning search_path failed: {error}");
+        unsafe { pg_sys::proc_exit(1) };
+    }
     WORKER_LATCH
         .get()
         .store(unsafe { pg_sys::MyLatch } as usize, Ordering::Release);

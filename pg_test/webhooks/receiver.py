@@ -121,6 +121,9 @@ class Handler(BaseHTTPRequestHandler):
             status, delay = 200, int(query.get("ms", "1000")) / 1000.0
         elif route in ("big", "nul"):
             status = 200
+        elif route == "status":
+            # Any three digits, also ones HTTP does not define (600-999).
+            status = int(query.get("code", "200"))
         elif route == "flaky":
             key = (parts.path + "?" + parts.query, headers.get("webhook-id", ""))
             with STATE_LOCK:

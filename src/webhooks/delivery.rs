@@ -273,6 +273,20 @@ pub fn send(agent: &ureq::Agent, request: &Request) -> Response {
     first
 }
 
+/// A status code HTTP defines (100-599), which the logs' CHECKs accept. A
+/// receiver's 600-999 (the client parses any three digits) is a failed attempt
+/// with an error, never a status the worker could not record: an outcome that
+/// cannot be recorded would be sent again forever, outside max_attempts.
+fn http_status(code: u16) -> Result<u16, String> {
+    if (100..=599).contains(&code) {
+        Ok(code)
+    } else {
+        Err(format!(
+            "the receiver answered with status {code}, which HTTP does not define (100-599)"
+        ))
+    }
+}
+
 fn send_once(agent: &ureq::Agent, request: &Request) -> Response {
     let started = std::time::Instant::now();
     let mut response = Response::default();
@@ -291,7 +305,10 @@ fn send_once(agent: &ureq::Agent, request: &Request) -> Response {
     }
     match call.send(request.body.as_str()) {
         Ok(mut answer) => {
-            response.status = Some(answer.status().as_u16());
+            match http_status(answer.status().as_u16()) {
+                Ok(status) => response.status = Some(status),
+                Err(error) => response.error = Some(error),
+            }
             response.headers = answer
                 .headers()
                 .iter()

@@ -15,7 +15,9 @@
 //! - `CREATE TEMP TABLE`, `CREATE TEMP TABLE AS`, `SELECT INTO TEMP` and temporary
 //!   sequences are refused while a tenant is set, unless the table is
 //!   `ON COMMIT DROP` or `ON COMMIT DELETE ROWS`, so no tenant's rows outlive
-//!   its transaction there.
+//!   its transaction there. A table an application makes before it sets a
+//!   tenant, and fills under one, is not caught (README says so): refusing
+//!   those would refuse every temporary table of an application role.
 //!
 //! The hooks are installed when the library loads. Unless it is preloaded
 //! (`shared_preload_libraries` or `session_preload_libraries`), it loads at the
@@ -24,12 +26,13 @@
 //! evaluate `current_tenant()` to estimate it; the executor looks it up when it
 //! starts). So a
 //! statement that began before the library loaded passed no ProcessUtility hook.
-//! Two guards close that gap: an `ExecutorEnd` hook refuses any EXPLAIN of an
-//! application role that the ProcessUtility hook did not see, before its output
-//! is sent (EXPLAIN prints after `ExecutorEnd`); and the first `set_tenant()` of
+//! Two guards close that gap: during the statement that loaded the library, an
+//! `ExecutorEnd` hook refuses any EXPLAIN of an application role that the
+//! ProcessUtility hook did not see, before its output is sent (EXPLAIN prints
+//! after `ExecutorEnd`; only that statement, so that instrumented queries of
+//! auto_explain are never taken for one later); and the first `set_tenant()` of
 //! an application role in a session refuses while a held cursor from before the
-//! library loaded is open. No tenant can be set before the library loads, so no
-//! temporary table can be filled under a tenant without the hook seeing it.
+//! library loaded is open.
 
 use std::cell::Cell;
 use std::ffi::{c_char, CStr};
@@ -52,6 +55,9 @@ thread_local! {
     /// Whether an application role's set_tenant() found no held cursor from
     /// before the library loaded (checked once per session).
     static NO_CURSOR_FROM_BEFORE: Cell<bool> = const { Cell::new(false) };
+    /// The start of the statement during which the library loaded, when it
+    /// loaded inside a transaction (a function call, not a preload).
+    static LOADED_DURING: Cell<Option<pg_sys::TimestampTz>> = const { Cell::new(None) };
 }
 
 /// Installs the hooks (from _PG_init, once per backend), chaining the previous ones.
@@ -62,7 +68,17 @@ pub fn install_hooks() {
         PREVIOUS_EXECUTOR_END = pg_sys::ExecutorEnd_hook;
         pg_sys::ExecutorEnd_hook = Some(executor_end);
     }
+    let in_transaction = unsafe { pg_sys::IsTransactionState() };
+    let statement = in_transaction.then(|| unsafe { pg_sys::GetCurrentStatementStartTimestamp() });
+    LOADED_DURING.with(|l| l.set(statement));
     check_before_set_tenant(refuse_cursors_from_before_load);
+}
+
+/// Whether this statement is the one during which the library loaded.
+fn in_loading_statement() -> bool {
+    LOADED_DURING
+        .with(|l| l.get())
+        .is_some_and(|at| at == unsafe { pg_sys::GetCurrentStatementStartTimestamp() })
 }
 
 fn is_application() -> bool {
@@ -294,7 +310,10 @@ unsafe fn is_explain(query: *mut pg_sys::QueryDesc) -> bool {
 #[pg_guard]
 unsafe extern "C-unwind" fn executor_end(query: *mut pg_sys::QueryDesc) {
     // Read before the executor state is freed; EXPLAIN prints after this.
-    let refuse = VETTED_EXPLAINS.with(|n| n.get()) == 0 && is_explain(query) && is_application();
+    let refuse = VETTED_EXPLAINS.with(|n| n.get()) == 0
+        && in_loading_statement()
+        && is_explain(query)
+        && is_application();
     match PREVIOUS_EXECUTOR_END {
         Some(previous) => pg_sys::ffi::pg_guard_ffi_boundary(|| previous(query)),
         None => pg_sys::standard_ExecutorEnd(query),

@@ -42,9 +42,29 @@ $$;
 -- Rows the new CHECKs refuse are repaired first, never deleted (a BEFORE UPDATE
 -- trigger moves their updated_at):
 -- - custom_headers keeps only entries with an HTTP-token name that is not
---   hop-by-hop, content-* or webhook-*, and a string, number or boolean value
---   (kept as its text, control characters turned into spaces); an object still
---   over 8 KB becomes {}.
+--   hop-by-hop, host, expect, content-length/type/encoding or one of the three
+--   Standard Webhooks headers the worker sets, and a string, number or boolean
+--   value (kept as its text, control characters turned into spaces); an object
+--   still over 8 KB becomes {}. Each webhook changed is named in a WARNING with
+--   its headers as they were, so the DBA can set them again as allowed.
+DO $$
+DECLARE
+    changed record;
+BEGIN
+    FOR changed IN
+        SELECT w.tenant_id, w.id, w.custom_headers FROM @extschema@.webhooks w
+         WHERE pg_catalog.length(w.custom_headers::text) > 8192
+            OR pg_catalog.jsonb_path_exists(w.custom_headers,
+                '$.keyvalue() ? (@.value.type() != "string"
+                                 || !(@.key like_regex "^[-!#$%&''*+.^_`|~0-9A-Za-z]{1,100}$")
+                                 || @.key like_regex "^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-(length|type|encoding)|webhook-(id|timestamp|signature))$" flag "i"
+                                 || @.value like_regex "[[:cntrl:]]")')
+    LOOP
+        RAISE WARNING 'marimo_erp 0.10.0: webhook % of tenant % had custom_headers % that 0.10.0 refuses; only the headers it allows are kept',
+            changed.id, changed.tenant_id, changed.custom_headers;
+    END LOOP;
+END
+$$;
 UPDATE @extschema@.webhooks w
    SET custom_headers = COALESCE((
            SELECT pg_catalog.jsonb_object_agg(h.key,
@@ -52,12 +72,12 @@ UPDATE @extschema@.webhooks w
              FROM pg_catalog.jsonb_each(w.custom_headers) AS h
             WHERE pg_catalog.jsonb_typeof(h.value) IN ('string', 'number', 'boolean')
               AND h.key ~ '^[-!#$%&''*+.^_`|~0-9A-Za-z]{1,100}$'
-              AND h.key !~* '^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-.*|webhook-.*)$'),
+              AND h.key !~* '^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-(length|type|encoding)|webhook-(id|timestamp|signature))$'),
            '{}'::jsonb)
  WHERE pg_catalog.jsonb_path_exists(w.custom_headers,
            '$.keyvalue() ? (@.value.type() != "string"
                             || !(@.key like_regex "^[-!#$%&''*+.^_`|~0-9A-Za-z]{1,100}$")
-                            || @.key like_regex "^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-.*|webhook-.*)$" flag "i"
+                            || @.key like_regex "^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-(length|type|encoding)|webhook-(id|timestamp|signature))$" flag "i"
                             || @.value like_regex "[[:cntrl:]]")');
 UPDATE @extschema@.webhooks SET custom_headers = '{}'::jsonb WHERE pg_catalog.length(custom_headers::text) > 8192;
 -- - retry_schedule: each delay is clamped to 1 second .. 7 days.
@@ -94,7 +114,7 @@ ALTER TABLE @extschema@.webhooks
         AND NOT pg_catalog.jsonb_path_exists(custom_headers,
             '$.keyvalue() ? (@.value.type() != "string"
                              || !(@.key like_regex "^[-!#$%&''*+.^_`|~0-9A-Za-z]{1,100}$")
-                             || @.key like_regex "^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-.*|webhook-.*)$" flag "i"
+                             || @.key like_regex "^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-(length|type|encoding)|webhook-(id|timestamp|signature))$" flag "i"
                              || @.value like_regex "[[:cntrl:]]")')),
     DROP CONSTRAINT webhooks_retry_schedule_check,
     ADD CONSTRAINT webhooks_retry_schedule_check CHECK (
@@ -119,7 +139,7 @@ GRANT INSERT (tenant_id, id, name, description, url, secret, event_types, is_act
 GRANT UPDATE (name, description, url, secret, event_types, is_active, max_attempts, timeout_ms,
               custom_headers, retry_schedule, max_in_flight, disable_after_failures, disable_after)
     ON @extschema@.webhooks TO marimo_app;
-COMMENT ON COLUMN @extschema@.webhooks.custom_headers IS 'Extra HTTP headers sent with every request, as a JSON object of header name (an HTTP token, not hop-by-hop, content-* or webhook-*) to a string without control characters; at most 8 KB.';
+COMMENT ON COLUMN @extschema@.webhooks.custom_headers IS 'Extra HTTP headers sent with every request, as a JSON object of header name (an HTTP token, not hop-by-hop, host, expect, content-length/type/encoding, nor webhook-id/timestamp/signature, which the worker sets) to a string without control characters; at most 8 KB.';
 COMMENT ON COLUMN @extschema@.webhooks.retry_schedule IS 'Delays before each retry (1-50 of them, each 1 second to 7 days; the last repeats): Svix''s 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, each with ±20 % jitter; a 429 or a timeout waits at least 60 s.';
 COMMENT ON COLUMN @extschema@.webhooks.disable_after_failures IS 'Fewest consecutive failed attempts before the endpoint is disabled; it is disabled only once they also span disable_after.';
 COMMENT ON COLUMN @extschema@.webhooks.disable_after IS 'How long the endpoint must fail without a success (and at least disable_after_failures times) before it is disabled.';

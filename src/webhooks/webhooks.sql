@@ -54,14 +54,15 @@ CREATE TABLE @extschema@.webhooks (
     CONSTRAINT webhooks_timeout_ms_check CHECK (timeout_ms BETWEEN 100 AND 120000),
     -- An object of header names (HTTP tokens) to strings without control
     -- characters, at most 8 KB as text; never a header the worker sets itself or
-    -- one about the connection or the body (hop-by-hop, content-*, webhook-*).
+    -- one about the connection or the body (hop-by-hop, content-length/type/
+    -- encoding, the three webhook-* headers of Standard Webhooks).
     CONSTRAINT webhooks_custom_headers_check CHECK (
         pg_catalog.jsonb_typeof(custom_headers) = 'object'
         AND pg_catalog.length(custom_headers::text) <= 8192
         AND NOT pg_catalog.jsonb_path_exists(custom_headers,
             '$.keyvalue() ? (@.value.type() != "string"
                              || !(@.key like_regex "^[-!#$%&''*+.^_`|~0-9A-Za-z]{1,100}$")
-                             || @.key like_regex "^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-.*|webhook-.*)$" flag "i"
+                             || @.key like_regex "^(connection|keep-alive|proxy-.*|te|trailers?|transfer-encoding|upgrade|host|expect|content-(length|type|encoding)|webhook-(id|timestamp|signature))$" flag "i"
                              || @.value like_regex "[[:cntrl:]]")')),
     CONSTRAINT webhooks_failure_count_check CHECK (failure_count >= 0),
     CONSTRAINT webhooks_retry_schedule_check CHECK (
@@ -145,7 +146,7 @@ COMMENT ON COLUMN @extschema@.webhooks.event_types IS 'Event types the endpoint 
 COMMENT ON COLUMN @extschema@.webhooks.is_active IS 'Whether new events are delivered to the endpoint; false when paused by the tenant or disabled after failures.';
 COMMENT ON COLUMN @extschema@.webhooks.max_attempts IS 'Most delivery attempts per event, first attempt included (1-50); copied to each new delivery.';
 COMMENT ON COLUMN @extschema@.webhooks.timeout_ms IS 'HTTP request timeout per attempt, in milliseconds (100-120000).';
-COMMENT ON COLUMN @extschema@.webhooks.custom_headers IS 'Extra HTTP headers sent with every request, as a JSON object of header name (an HTTP token, not hop-by-hop, content-* or webhook-*) to a string without control characters; at most 8 KB.';
+COMMENT ON COLUMN @extschema@.webhooks.custom_headers IS 'Extra HTTP headers sent with every request, as a JSON object of header name (an HTTP token, not hop-by-hop, host, expect, content-length/type/encoding, nor webhook-id/timestamp/signature, which the worker sets) to a string without control characters; at most 8 KB.';
 COMMENT ON COLUMN @extschema@.webhooks.failure_count IS 'Consecutive failed attempts since the last success; reset to 0 on success.';
 COMMENT ON COLUMN @extschema@.webhooks.last_success_at IS 'When an attempt to this endpoint last succeeded (2xx response).';
 COMMENT ON COLUMN @extschema@.webhooks.last_failure_at IS 'When an attempt to this endpoint last failed.';

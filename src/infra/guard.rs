@@ -1,7 +1,10 @@
 //! Execution guards: what a function that runs SQL holds while it runs.
 
 use std::ffi::CStr;
+use std::panic::AssertUnwindSafe;
 
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 
 use super::installation;
@@ -107,4 +110,27 @@ pub fn set_config(
             false,
         );
     }
+}
+
+/// Runs `work` in a subtransaction: an ERROR in it rolls back only what it did
+/// and comes back as the caught error; on success what it did (and the locks it
+/// took) moves up to the enclosing transaction. The caller's memory context and
+/// resource owner are restored either way.
+pub fn in_subtransaction<R>(work: impl FnOnce() -> R) -> Result<R, Box<CaughtError>> {
+    let (memory_context, resource_owner) =
+        unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
+    let result = PgTryBuilder::new(AssertUnwindSafe(move || Ok(work())))
+        .catch_others(|error| Err(Box::new(error)))
+        .execute();
+    unsafe {
+        if result.is_ok() {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(memory_context);
+        pg_sys::CurrentResourceOwner = resource_owner;
+    }
+    result
 }

@@ -20,7 +20,7 @@
 //! Each purge notes what it did for the history of maintenance (`history`).
 
 use pgrx::datum::{Interval, TimestampWithTimeZone};
-use pgrx::pg_sys::PgTryBuilder;
+use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
@@ -29,6 +29,7 @@ use super::history;
 use super::partitions::{self, Partition};
 use super::registry::{LogTable, DAILY_PARTITIONED};
 use crate::infra::errors::{invalid_argument, required, spi};
+use crate::infra::guard::in_subtransaction;
 use crate::infra::gucs::PARTITION_DROP_LOCK_TIMEOUT_MS;
 use crate::infra::installation;
 
@@ -274,27 +275,20 @@ fn lock_exclusively_within_timeout(relation: pg_sys::Oid) -> bool {
     ))
     .unwrap_or_default();
     set_lock_timeout(&format!("{}ms", PARTITION_DROP_LOCK_TIMEOUT_MS.get()));
-    let (memory_context, resource_owner) =
-        unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
-    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
-    let locked = PgTryBuilder::new(|| unsafe {
-        pg_sys::LockRelationOid(relation, mode);
-        true
-    })
-    .catch_when(PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE, |_| false)
-    .execute();
-    unsafe {
-        if locked {
-            // The lock moves up to the cleanup's own transaction.
-            pg_sys::ReleaseCurrentSubTransaction();
-        } else {
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-        }
-        pg_sys::MemoryContextSwitchTo(memory_context);
-        pg_sys::CurrentResourceOwner = resource_owner;
-    }
+    // Once taken, the lock moves up to the cleanup's own transaction.
+    let waited = in_subtransaction(|| unsafe { pg_sys::LockRelationOid(relation, mode) });
     set_lock_timeout(&previous);
-    locked
+    let Err(error) = waited else {
+        return true;
+    };
+    match *error {
+        CaughtError::PostgresError(ref report)
+            if report.sql_error_code() == PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE =>
+        {
+            false
+        }
+        other => other.rethrow(),
+    }
 }
 
 fn set_lock_timeout(value: &str) {

@@ -37,7 +37,7 @@ use pgrx::{PgAtomic, Uuid};
 
 use super::delivery::{self, Outcome, Request, Response};
 use super::signing;
-use crate::infra::guard::set_config;
+use crate::infra::guard::{in_subtransaction, set_config};
 use crate::infra::gucs::{
     WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_IN_FLIGHT_BYTES, WEBHOOK_MAX_PAYLOAD_BYTES,
     WEBHOOK_MAX_TIMEOUT_MS, WEBHOOK_SENDERS, WEBHOOK_TENANT_MAX_IN_FLIGHT, WORKER_DATABASE,
@@ -455,26 +455,6 @@ fn guarded_transaction<R>(work: impl FnOnce() -> R) -> Result<R, String> {
     result
 }
 
-/// Runs `work` in a subtransaction: an ERROR in it rolls back only what it did.
-fn in_subtransaction<R>(work: impl FnOnce() -> R) -> Result<R, String> {
-    let (memory_context, resource_owner) =
-        unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
-    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
-    let result = PgTryBuilder::new(AssertUnwindSafe(move || Ok(work())))
-        .catch_others(|error| Err(describe(&error)))
-        .execute();
-    unsafe {
-        if result.is_ok() {
-            pg_sys::ReleaseCurrentSubTransaction();
-        } else {
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-        }
-        pg_sys::MemoryContextSwitchTo(memory_context);
-        pg_sys::CurrentResourceOwner = resource_owner;
-    }
-    result
-}
-
 /// After a claim failed: deliveries whose state no claim can take (pending with
 /// no attempt left, which only a superuser or the table owner can write) are
 /// failed with a clear error, so that the next claim goes past them.
@@ -678,7 +658,7 @@ fn jitter() -> f64 {
 /// logged and skipped: its delivery goes out again when its lease lapses).
 fn record(finished: &[(Claim, Response)]) {
     let all: Vec<&(Claim, Response)> = finished.iter().collect();
-    let error = match in_subtransaction(|| record_rows(&all)) {
+    let error = match in_subtransaction(|| record_rows(&all)).map_err(|e| describe(&e)) {
         Ok(()) => return,
         Err(error) => error,
     };
@@ -690,7 +670,7 @@ fn record(finished: &[(Claim, Response)]) {
     }
     for outcome in finished {
         let result = if finished.len() > 1 {
-            in_subtransaction(|| record_rows(&[outcome]))
+            in_subtransaction(|| record_rows(&[outcome])).map_err(|e| describe(&e))
         } else {
             Err(error.clone())
         };

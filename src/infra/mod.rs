@@ -5,6 +5,7 @@
 //! - `installation`: where the extension lives (schema, owner, installed version);
 //! - `guard`: execution guards (a pinned `search_path`, the owner's privileges);
 //! - `spi`: running statements, and the SQL files Rust runs;
+//! - `secrets`: secrets at rest, revealed in memory for the functions that need them;
 //! - `gucs`: every setting of the extension, registered in one place;
 //! - `versioning`: what rollback scripts call before dropping a table;
 //! - `member_ddl`: the event trigger that keeps the extension's tables as pg_dump restores them.
@@ -13,6 +14,7 @@ pub mod errors;
 pub mod guard;
 pub mod gucs;
 pub mod installation;
+pub mod secrets;
 pub mod member_ddl;
 pub mod spi;
 pub mod versioning;

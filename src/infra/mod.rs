@@ -5,6 +5,8 @@
 //! - `installation`: where the extension lives (schema, owner, installed version);
 //! - `guard`: execution guards (a pinned `search_path`, the owner's privileges);
 //! - `spi`: running statements, and the SQL files Rust runs;
+//! - `http`: outbound HTTP (transport, backoff, private addresses) and the
+//!   queues the background worker serves (webhook deliveries, provider requests);
 //! - `secrets`: secrets at rest, revealed in memory for the functions that need them;
 //! - `gucs`: every setting of the extension, registered in one place;
 //! - `versioning`: what rollback scripts call before dropping a table;
@@ -13,8 +15,9 @@
 pub mod errors;
 pub mod guard;
 pub mod gucs;
+pub mod http;
 pub mod installation;
-pub mod secrets;
 pub mod member_ddl;
+pub mod secrets;
 pub mod spi;
 pub mod versioning;

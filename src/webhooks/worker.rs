@@ -35,7 +35,7 @@ use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 use pgrx::{PgAtomic, Uuid};
 
-use super::delivery::{self, Outcome, Request, Response};
+use super::delivery::{self, jitter, Outcome, Request, Response, MAX_RETRY_DELAY};
 use super::signing;
 use crate::infra::guard::{in_subtransaction, set_config};
 use crate::infra::gucs::{
@@ -174,6 +174,9 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         .expect("nonblocking socket");
     let (jobs, results) = start_senders(WEBHOOK_SENDERS.get().max(1) as usize, wake_writer);
     let mut in_flight: HashMap<Uuid, Claim> = HashMap::new();
+    // The other queues (provider requests, 0.11.0): what each has in flight.
+    let queues = crate::infra::http::queues();
+    let mut queued_in_flight: std::collections::HashSet<(usize, Uuid)> = Default::default();
     let mut buffer = [0u8; 256];
     // After a failed round the worker waits before claiming again, longer each
     // time: it never exits on what the data holds.
@@ -213,12 +216,35 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
                 break;
             }
         }
-        let finished: Vec<(Claim, Response)> = results
-            .try_iter()
-            .filter_map(|(delivery, response)| {
-                in_flight.remove(&delivery).map(|claim| (claim, response))
-            })
-            .collect();
+        let mut finished: Vec<(Claim, Response)> = Vec::new();
+        let mut queued_finished: Vec<Vec<(Uuid, Response)>> =
+            (0..queues.len()).map(|_| Vec::new()).collect();
+        for (key, response) in results.try_iter() {
+            match key {
+                Key::Delivery(delivery) => {
+                    if let Some(claim) = in_flight.remove(&delivery) {
+                        finished.push((claim, response));
+                    }
+                }
+                Key::Queued(queue, id) => {
+                    if queued_in_flight.remove(&(queue, id)) {
+                        queued_finished[queue].push((id, response));
+                    }
+                }
+            }
+        }
+        for (index, outcomes) in queued_finished.into_iter().enumerate() {
+            if outcomes.is_empty() {
+                continue;
+            }
+            let count = outcomes.len();
+            if let Err(error) = guarded_transaction(|| queues[index].record(outcomes)) {
+                warning!(
+                    "marimo_erp webhook worker: recording {count} {} outcomes failed, they are sent again once their leases lapse: {error}",
+                    queues[index].name()
+                );
+            }
+        }
         if !finished.is_empty() {
             if let Err(error) = guarded_transaction(|| record(&finished)) {
                 warning!(
@@ -231,7 +257,34 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
             continue;
         }
         resume_at = None;
-        let capacity = (WEBHOOK_SENDERS.get().max(1) as usize * 2).saturating_sub(in_flight.len());
+        let mut capacity = (WEBHOOK_SENDERS.get().max(1) as usize * 2)
+            .saturating_sub(in_flight.len() + queued_in_flight.len());
+        if capacity == 0 {
+            continue;
+        }
+        // The other queues first, each at most a quarter of the free capacity
+        // (at least one), so that neither a webhook backlog nor theirs starves the other.
+        for (index, queue) in queues.iter().enumerate() {
+            let limit = (capacity / 4).max(1).min(capacity);
+            if limit == 0 {
+                break;
+            }
+            match guarded_transaction(|| queue.claim(limit)) {
+                Ok(claimed) => {
+                    for (id, request) in claimed {
+                        queued_in_flight.insert((index, id));
+                        capacity = capacity.saturating_sub(1);
+                        if jobs.send((Key::Queued(index, id), request)).is_err() {
+                            break;
+                        }
+                    }
+                }
+                Err(error) => warning!(
+                    "marimo_erp webhook worker: claiming {} failed: {error}",
+                    queue.name()
+                ),
+            }
+        }
         if capacity == 0 {
             continue;
         }
@@ -281,7 +334,7 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
             let request = claim.request.clone();
             let delivery_id = claim.delivery;
             in_flight.insert(delivery_id, claim);
-            if jobs.send((delivery_id, request)).is_err() {
+            if jobs.send((Key::Delivery(delivery_id), request)).is_err() {
                 break;
             }
         }
@@ -476,13 +529,21 @@ fn set_aside_inconsistent() {
     }
 }
 
-type Job = (Uuid, Request);
+/// What a sending thread works on: a webhook delivery, or a request of the
+/// queue registered at that index in `infra::http::queues()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Delivery(Uuid),
+    Queued(usize, Uuid),
+}
+
+type Job = (Key, Request);
 
 /// Starts the sending threads. They never call PostgreSQL: each sends HTTP,
 /// passes the response back and writes a byte to wake the main thread.
-fn start_senders(count: usize, wake: UnixStream) -> (Sender<Job>, Receiver<(Uuid, Response)>) {
+fn start_senders(count: usize, wake: UnixStream) -> (Sender<Job>, Receiver<(Key, Response)>) {
     let (job_sender, job_receiver) = mpsc::channel::<Job>();
-    let (result_sender, result_receiver) = mpsc::channel::<(Uuid, Response)>();
+    let (result_sender, result_receiver) = mpsc::channel::<(Key, Response)>();
     let job_receiver = Arc::new(Mutex::new(job_receiver));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .max_redirects(0)
@@ -609,15 +670,9 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
                 webhook,
                 attempt: row.get::<i32>(4)?.unwrap_or(1).max(1),
                 lease_token,
-                schedule: schedule
-                    .into_iter()
-                    .flatten()
-                    .map(|s| {
-                        Duration::try_from_secs_f64(s.clamp(1.0, MAX_RETRY_DELAY.as_secs_f64()))
-                            .unwrap_or(MAX_RETRY_DELAY)
-                    })
-                    .collect(),
+                schedule: delivery::schedule_from_seconds(schedule),
                 request: Request {
+                    method: "POST".into(),
                     url: row.get::<String>(6)?.unwrap_or_default(),
                     headers,
                     body,
@@ -635,20 +690,6 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
         Ok(claims) => claims,
         Err(error) => pgrx::error!("claiming deliveries failed: {error}"),
     }
-}
-
-/// The longest retry delay the worker uses, whatever a schedule says (the
-/// table's CHECK allows 7 days).
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// A number in [-1, 1] for the ±20 % jitter of a retry delay.
-fn jitter() -> f64 {
-    let mut byte = [0u8; 2];
-    let ok = unsafe { pg_sys::pg_strong_random(byte.as_mut_ptr().cast(), byte.len()) };
-    if !ok {
-        return 0.0;
-    }
-    f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX) * 2.0 - 1.0
 }
 
 /// Records a round of outcomes: the deliveries (only under the lease token they

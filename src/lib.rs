@@ -49,6 +49,8 @@ pub extern "C-unwind" fn _PG_init() {
     infra::gucs::init(preloading);
     tenancy::side_channels::install_hooks();
     if preloading {
+        // Provider requests ride on the webhook worker (0.11.0), through infra::http's queues.
+        integrations::outbound::register();
         webhooks::worker::register_worker();
     }
 }

@@ -1,13 +1,16 @@
 //! Integrations (version 0.4.0): provider configurations, their API call logs, and
 //! local mirrors of Stripe customers and subscriptions and SendGrid contacts,
-//! which applications search (`search`).
+//! which applications search (`search`); outbound provider calls through a
+//! durable, retried, logged queue the background worker sends (`outbound`, 0.11.0).
 
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
 
-use crate::logs::registry::INTEGRATION_LOGS;
+use crate::infra::installation;
+use crate::logs::registry::{FINISHED_INTEGRATION_REQUESTS, INTEGRATION_LOGS};
 use crate::logs::{history, retention};
 
+pub mod outbound;
 mod search;
 
 pgrx::extension_sql_file!(
@@ -25,7 +28,8 @@ pgrx::extension_sql_file!(
     ]
 );
 
-/// Deletes integration logs older than `retention` (90 days by default, as the seed).
+/// Deletes integration logs older than `retention` (90 days by default, as the
+/// seed), then the provider requests that finished before then (0.11.0).
 /// SECURITY DEFINER: operators run it without owning the log partitions it drops.
 #[pg_extern(volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
@@ -34,6 +38,12 @@ fn cleanup_integration_logs(
     batch_size: default!(Option<i32>, "10000"),
 ) -> i64 {
     history::recorded("cleanup_integration_logs", || {
-        retention::purge(&INTEGRATION_LOGS, retention, batch_size)
+        let removed = retention::purge(&INTEGRATION_LOGS, retention, batch_size);
+        // The library may be newer than the SQL (before ALTER EXTENSION UPDATE).
+        if installation::installed_at_least("0.11.0") {
+            removed + retention::purge(&FINISHED_INTEGRATION_REQUESTS, retention, batch_size)
+        } else {
+            removed
+        }
     })
 }

@@ -38,6 +38,14 @@ pub const FINISHED_WEBHOOK_DELIVERIES: LogTable = LogTable {
     cleanup: "cleanup_webhook_logs",
 };
 
+/// Provider requests that are over (0.11.0): succeeded or failed for good.
+pub const FINISHED_INTEGRATION_REQUESTS: LogTable = LogTable {
+    table: "integration_requests",
+    time_column: "completed_at",
+    only_where: Some("status IN ('succeeded', 'failed')"),
+    cleanup: "cleanup_integration_logs",
+};
+
 /// Events no delivery refers to any more.
 pub const SPENT_WEBHOOK_EVENTS: LogTable = LogTable {
     table: "webhook_events",

@@ -2,6 +2,10 @@
 \echo Use "ALTER EXTENSION marimo_erp UPDATE TO '0.10.0'" to load this file. \quit
 
 -- == Outbound provider calls: durable, retried, logged ==
+SELECT @extschema@.assert_no_data_loss('0.10.0', ARRAY['integration_requests']);
+DROP FUNCTION @extschema@.sync_sendgrid_contacts(uuid, uuid);
+DROP FUNCTION @extschema@.enqueue_integration_request(uuid, uuid, text, text, text, jsonb, jsonb, integer);
+DROP TABLE @extschema@.integration_requests;
 
 -- == SendGrid: verified event ingestion and suppression state ==
 

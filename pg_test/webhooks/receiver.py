@@ -22,6 +22,13 @@ else, e.g. a tag that identifies the test's endpoint):
     /flaky?fail=N      500 for the first N requests with the same webhook-id, then 200
     /big?kb=N          200 with a body of N KiB (default 100)
     /nul               200 with a body that holds a NUL byte
+    /provider/TAG/MODE/...   a provider API (SendGrid-like), for the outbound
+                       provider calls (0.11.0); TAG is logged as the query's tag:
+                       MODE ok: 202 {"job_id": ...}; fail500-N: 500 for the
+                       first N requests of TAG, then as ok; bad: 400 with
+                       SendGrid's {"errors": [...]}; echo: 202 with the
+                       request's Authorization header in the body (a provider
+                       that repeats the key: it must not be stored)
     anything else      404
 
 Usage: receiver.py --port PORT --log FILE --secrets FILE
@@ -106,7 +113,23 @@ class Handler(BaseHTTPRequestHandler):
         verified_with, verify_error = verify(read_secrets(self.server.secrets_path), body, headers)
 
         status, extra, delay = 404, {}, 0.0
-        if route == "ok":
+        provider = None
+        segments = parts.path.split("/")
+        if len(segments) >= 4 and segments[1] == "provider":
+            tag, mode = segments[2], segments[3]
+            route, query = "provider-" + mode.split("-")[0], {**query, "tag": tag}
+            with STATE_LOCK:
+                FLAKY_SEEN[("provider", tag)] = FLAKY_SEEN.get(("provider", tag), 0) + 1
+                seen = FLAKY_SEEN[("provider", tag)]
+            job = {"job_id": f"job-{tag}-{seen}"}
+            status, provider = 202, job
+            if mode.startswith("fail500-") and seen <= int(mode.split("-", 1)[1]):
+                status, provider = 500, {"errors": [{"message": "internal error"}]}
+            elif mode == "bad":
+                status, provider = 400, {"errors": [{"field": "contacts", "message": "invalid contacts"}]}
+            elif mode == "echo":
+                provider = {**job, "authorization": headers.get("authorization", "")}
+        elif route == "ok":
             status = 200
         elif route == "fail500":
             status = 500
@@ -155,7 +178,9 @@ class Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         payload = json.dumps({"status": status, "route": route}).encode()
-        if route == "big":
+        if provider is not None:
+            payload = json.dumps(provider).encode()
+        elif route == "big":
             payload = b"x" * (int(query.get("kb", "100")) * 1024)
         elif route == "nul":
             payload = b"ok\x00after"

@@ -358,7 +358,7 @@ fn record(rows: &[(Uuid, InFlight, Response)]) {
 fn provider_of(tenant: Uuid, integration: Uuid) -> String {
     let provider = spi(Spi::get_one_with_args::<String>(
         &with_schema(
-            "SELECT provider FROM @extschema@.integrations WHERE tenant_id = $1 AND id = $2",
+            "SELECT (SELECT provider FROM @extschema@.integrations WHERE tenant_id = $1 AND id = $2)",
         ),
         &[tenant.into(), integration.into()],
     ));

@@ -11,6 +11,12 @@
 //!    and commits, so that no HTTP request is ever sent inside a transaction;
 //! 3. hands the requests to a pool of sending threads.
 //!
+//! Since 0.11.0 it also serves the queues registered in `infra::http` (the
+//! integrations room's provider requests): each round, before the deliveries,
+//! each queue records its outcomes and claims up to a quarter of the free
+//! capacity (at least one), in transactions of their own, and its requests go
+//! to the same sending threads with the same agent.
+//!
 //! A delivery whose worker dies keeps its lease until it expires (the
 //! endpoint's timeout plus a margin) and is then claimed again: delivery is at
 //! least once, with a `webhook-id` that never changes. An outcome is recorded

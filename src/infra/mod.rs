@@ -9,6 +9,7 @@
 //!   queues the background worker serves (webhook deliveries, provider requests);
 //! - `secrets`: secrets at rest, revealed in memory for the functions that need them;
 //! - `gucs`: every setting of the extension, registered in one place;
+//! - `wake`: waking the background worker at commit;
 //! - `versioning`: what rollback scripts call before dropping a table;
 //! - `member_ddl`: the event trigger that keeps the extension's tables as pg_dump restores them.
 
@@ -21,3 +22,4 @@ pub mod member_ddl;
 pub mod secrets;
 pub mod spi;
 pub mod versioning;
+pub mod wake;

@@ -29,6 +29,7 @@ use crate::infra::http::{self, ProviderOutcome, Queue, Request, Response};
 use crate::infra::installation;
 use crate::infra::secrets::reveal_json;
 use crate::infra::spi::with_schema;
+use crate::infra::wake::wake_at_commit;
 use crate::tenancy::access::{as_owner_for_applications, authorize_tenant, caller, Caller};
 
 pgrx::extension_sql_file!(
@@ -429,6 +430,7 @@ fn enqueue_integration_request(
         ));
     }
     provider_of(tenant, integration);
+    wake_at_commit();
     spi(Spi::get_one_with_args::<Uuid>(
         &with_schema(
             "INSERT INTO @extschema@.integration_requests
@@ -506,6 +508,7 @@ fn sync_sendgrid_contacts(tenant: Option<Uuid>, integration: Option<Uuid>) -> i6
                 "argument \"integration\": integration {integration} is a {provider} integration, not sendgrid"
             ));
         }
+        wake_at_commit();
         spi(Spi::get_one_with_args::<i64>(
             &with_schema(SYNC_CONTACTS),
             &[

@@ -29,13 +29,12 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
-use pgrx::callbacks::{register_xact_callback, PgXactCallbackEvent};
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
@@ -50,10 +49,10 @@ use crate::infra::gucs::{
 };
 use crate::infra::installation;
 use crate::infra::spi::with_schema;
+use crate::infra::wake;
+/// Wakes the worker when the current transaction commits (`infra::wake`).
+pub use crate::infra::wake::wake_at_commit;
 
-/// The worker's latch, in shared memory, so that any backend can wake it.
-static WORKER_LATCH: PgAtomic<AtomicUsize> =
-    unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_latch") };
 /// Set by a start of the worker that found its database, for the next start,
 /// which then connects to it (a process connects to one database only once).
 static DATABASE_FOUND: PgAtomic<AtomicBool> =
@@ -62,20 +61,12 @@ static DATABASE_FOUND: PgAtomic<AtomicBool> =
 /// start that finds it above 0 knows that the previous one died connecting.
 static CONNECTS_FAILED: PgAtomic<AtomicU32> =
     unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_connects_failed") };
-/// Whether this process has the shared memory above (only under shared_preload_libraries).
-static PRELOADED: AtomicBool = AtomicBool::new(false);
-
-thread_local! {
-    /// Whether the current transaction already wakes the worker at commit.
-    static WAKE_REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
 
 /// Called from `_PG_init` while `shared_preload_libraries` is being processed.
 pub fn register_worker() {
-    pgrx::pg_shmem_init!(WORKER_LATCH);
+    wake::init_shared_memory();
     pgrx::pg_shmem_init!(DATABASE_FOUND);
     pgrx::pg_shmem_init!(CONNECTS_FAILED);
-    PRELOADED.store(true, Ordering::Relaxed);
     BackgroundWorkerBuilder::new("marimo_erp webhook worker")
         .set_type("marimo_erp webhook worker")
         .set_library("marimo_erp")
@@ -84,25 +75,6 @@ pub fn register_worker() {
         .set_start_time(pgrx::bgworkers::BgWorkerStartTime::RecoveryFinished)
         .set_restart_time(Some(Duration::from_secs(1)))
         .load();
-}
-
-/// Wakes the worker when the current transaction commits (new deliveries are
-/// visible to it only then). Without the worker this does nothing.
-pub fn wake_at_commit() {
-    if !PRELOADED.load(Ordering::Relaxed) || WAKE_REGISTERED.with(|w| w.replace(true)) {
-        return;
-    }
-    // Once per transaction, however many events it emits.
-    register_xact_callback(PgXactCallbackEvent::Abort, || {
-        WAKE_REGISTERED.with(|w| w.set(false))
-    });
-    register_xact_callback(PgXactCallbackEvent::Commit, || {
-        WAKE_REGISTERED.with(|w| w.set(false));
-        let latch = WORKER_LATCH.get().load(Ordering::Acquire);
-        if latch != 0 {
-            unsafe { pg_sys::SetLatch(latch as *mut pg_sys::Latch) };
-        }
-    });
 }
 
 /// The payload bytes one round claims at most (see the main loop).
@@ -169,9 +141,7 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
         warning!("marimo_erp webhook worker: pinning search_path failed: {error}");
         unsafe { pg_sys::proc_exit(1) };
     }
-    WORKER_LATCH
-        .get()
-        .store(unsafe { pg_sys::MyLatch } as usize, Ordering::Release);
+    wake::set_worker_latch(unsafe { pg_sys::MyLatch });
     log!("marimo_erp webhook worker serving database \"{database}\"");
 
     let (wake_reader, wake_writer) = UnixStream::pair().expect("socketpair");
@@ -359,7 +329,7 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
             }
         }
     }
-    WORKER_LATCH.get().store(0, Ordering::Release);
+    wake::set_worker_latch(std::ptr::null_mut());
     log!("marimo_erp webhook worker stopping");
     // Exit code 1: terminated outside a shutdown (pg_terminate_backend), the
     // postmaster starts the worker again; during a shutdown it restarts nothing.

@@ -15,6 +15,8 @@ use pgrx::Uuid;
 use crate::infra::errors::spi;
 use crate::infra::secrets::{self, Key, Owner, SecretError};
 use crate::infra::spi::with_schema;
+use crate::integrations::CREDENTIALS_SCOPE;
+use crate::webhooks::WEBHOOK_SECRET_SCOPE;
 
 pgrx::extension_sql_file!(
     "keyring.sql",
@@ -45,7 +47,7 @@ const COLUMNS: &[Column] = &[
     Column {
         table: "webhooks",
         column: "secret",
-        scope: "webhook",
+        scope: WEBHOOK_SECRET_SCOPE,
         tenant: "tenant_id",
         row: "id",
         key: &["id"],
@@ -54,7 +56,7 @@ const COLUMNS: &[Column] = &[
     Column {
         table: "webhook_secrets",
         column: "secret",
-        scope: "webhook",
+        scope: WEBHOOK_SECRET_SCOPE,
         tenant: "tenant_id",
         row: "webhook_id",
         key: &["webhook_id", "id"],
@@ -63,7 +65,7 @@ const COLUMNS: &[Column] = &[
     Column {
         table: "integrations",
         column: "credentials",
-        scope: "integration",
+        scope: CREDENTIALS_SCOPE,
         tenant: "tenant_id",
         row: "id",
         key: &["id"],

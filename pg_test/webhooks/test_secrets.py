@@ -352,3 +352,19 @@ def test_rollback_refuses_without_the_key_and_update_without_key_says_how(cluste
     finally:
         db.close()
         set_keys(cluster, cluster.first_key)
+
+
+def test_only_operators_rotate_and_read_the_state(cluster):
+    db = Db(cluster, cluster.dbname).connect()
+    try:
+        db.rows("SET ROLE marimo_app")
+        for statement in ("SELECT rotate_secret_key()", "SELECT * FROM secrets_at_rest", "SELECT secret_key_id()"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                db.rows(statement)
+        db.rows("RESET ROLE")
+        db.rows("SET ROLE marimo_admin")
+        assert db.value("SELECT secret_key_id()") == cluster.key_id
+        assert db.value("SELECT rotate_secret_key()") == 0, "everything is under the current key already"
+        assert {r["key_id"] for r in db.rows("SELECT key_id FROM secrets_at_rest")} == {cluster.key_id}
+    finally:
+        db.close()

@@ -11,7 +11,7 @@
 -- keyed by a new id instead of its secret (random nonces make every envelope
 -- unique). The secrets already stored are encrypted at the end of this section
 -- when a key is configured; otherwise they stay in clear, working as before,
--- and a NOTICE says how to enable encryption.
+-- and a WARNING says how to enable encryption (see the end of the section).
 CREATE FUNCTION @extschema@."encrypt_secret_column"() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'encrypt_secret_column_wrapper';
 CREATE FUNCTION @extschema@."secret_key_id"() RETURNS text

@@ -368,3 +368,18 @@ def test_only_operators_rotate_and_read_the_state(cluster):
         assert {r["key_id"] for r in db.rows("SELECT key_id FROM secrets_at_rest")} == {cluster.key_id}
     finally:
         db.close()
+
+
+def test_credentials_are_written_whole(cluster, api):
+    tenant = api.tenant()
+    integration = api.db.value(
+        "INSERT INTO integrations (tenant_id, provider, name, credentials) VALUES (%s, 'stripe', 'merge', %s)"
+        " RETURNING id", (tenant, Jsonb({"api_key": "sk_test_merge"})))
+    stored = api.db.value("SELECT credentials FROM integrations WHERE id = %s", (integration,))
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        api.db.rows("UPDATE integrations SET credentials = credentials || '{\"extra\": 1}' WHERE id = %s",
+                    (integration,))
+    api.db.rows("UPDATE integrations SET credentials = %s WHERE id = %s",
+                (Jsonb({"api_key": "sk_test_merge", "extra": 1}), integration))
+    new = api.db.value("SELECT credentials FROM integrations WHERE id = %s", (integration,))
+    assert list(new) == ["encrypted"] and new != stored

@@ -628,6 +628,21 @@ fn encrypt_secret_column<'a>(
             // An envelope stays; a non-object is left to the column's CHECK.
             return Ok(Some(new.into_owned()));
         }
+        Ok(Some(JsonB(value)))
+            if value
+                .get(JSON_MEMBER)
+                .and_then(|v| v.as_str())
+                .is_some_and(is_sealed_text) =>
+        {
+            // `credentials || '{...}'` on stored credentials: sealing this
+            // would wrap the old envelope in a new one.
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!(
+                    "column \"{column}\" mixes encrypted credentials with plain members: write the whole object in clear"
+                ),
+            )
+        }
         Ok(Some(JsonB(value))) => Some(seal_json(&value, &owner, &key)),
         Err(_) => None,
     };

@@ -15,3 +15,34 @@ DROP TABLE @extschema@.integration_requests;
 -- == Stripe: verified, idempotent, order-proof event ingestion ==
 
 -- == Secrets encrypted at rest ==
+-- 0.10.0 stores secrets in clear: every envelope is decrypted first (with the
+-- current or the previous key). A secret neither key opens stops the rollback
+-- (55000, naming the key ids) before anything changed: no secret is lost.
+DROP TRIGGER webhooks_encrypt_secret ON @extschema@.webhooks;
+DROP TRIGGER webhook_secrets_encrypt_secret ON @extschema@.webhook_secrets;
+DROP TRIGGER integrations_encrypt_credentials ON @extschema@.integrations;
+CREATE FUNCTION @extschema@.marimo_erp_decrypt_secrets_for_rollback() RETURNS bigint
+    VOLATILE PARALLEL UNSAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'decrypt_secrets_for_rollback_wrapper';
+SELECT @extschema@.marimo_erp_decrypt_secrets_for_rollback();
+DROP FUNCTION @extschema@.marimo_erp_decrypt_secrets_for_rollback();
+DROP VIEW @extschema@.secrets_at_rest;
+DROP FUNCTION @extschema@.rotate_secret_key();
+DROP FUNCTION @extschema@.secret_key_id();
+DROP FUNCTION @extschema@.encrypt_secret_column();
+-- 0.10.0 keys kept secrets by their value: the same secret kept twice (rotated
+-- back and forth) becomes one row, the one that expires last. No secret goes.
+DELETE FROM @extschema@.webhook_secrets s
+ USING @extschema@.webhook_secrets t
+ WHERE s.tenant_id = t.tenant_id AND s.webhook_id = t.webhook_id AND s.secret = t.secret
+   AND (s.expires_at, s.id) < (t.expires_at, t.id);
+ALTER TABLE @extschema@.webhook_secrets DROP CONSTRAINT webhook_secrets_pkey,
+    ADD CONSTRAINT webhook_secrets_pkey PRIMARY KEY (tenant_id, webhook_id, secret);
+ALTER TABLE @extschema@.webhook_secrets DROP COLUMN id;
+ALTER TABLE @extschema@.webhooks DROP CONSTRAINT webhooks_secret_check,
+    ADD CONSTRAINT webhooks_secret_check CHECK (secret ~ '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]={0,2})?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$');
+ALTER TABLE @extschema@.webhook_secrets DROP CONSTRAINT webhook_secrets_secret_check,
+    ADD CONSTRAINT webhook_secrets_secret_check CHECK (secret ~ '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]={0,2})?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$');
+COMMENT ON COLUMN @extschema@.webhooks.secret IS 'Signing secret in Standard Webhooks format: whsec_ followed by the base64 of the key; used for the HMAC-SHA256 webhook-signature header.';
+COMMENT ON COLUMN @extschema@.webhook_secrets.secret IS 'The previous secret (whsec_ + base64); never readable by marimo_app.';
+COMMENT ON COLUMN @extschema@.integrations.credentials IS 'Secret credentials as a JSON object (API keys, OAuth access and refresh tokens); never expose to clients.';

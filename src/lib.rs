@@ -11,7 +11,10 @@
 //! 5. the domains `analytics`, `webhooks`, `integrations`, `usage`, `monitoring`,
 //!    which never import each other and meet only through tables and SQL;
 //! 6. `compat`: symbols that SQL of released versions still calls; `adoption`:
-//!    copying a database the seed's migrations built into the extension.
+//!    copying a database the seed's migrations built into the extension;
+//!    `keyring`: secrets at rest across the domains that hold them (webhooks,
+//!    integrations): the triggers that encrypt them, key rotation, their state;
+//!    above the domains because it touches tables of several of them.
 //!
 //! Each room's SQL (tables, comments, grants, policies) is a `.sql` file beside
 //! its Rust, pulled into the generated install script with `extension_sql_file!`;
@@ -37,6 +40,7 @@ mod webhooks;
 
 mod adoption;
 mod compat;
+mod keyring;
 
 ::pgrx::pg_module_magic!(name, version);
 

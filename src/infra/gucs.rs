@@ -51,6 +51,12 @@ pub const WEBHOOK_MAX_PAYLOAD_BYTES_NAME: &str = "marimo_erp.webhook_max_payload
 /// in flight at most (requests it has claimed and not yet recorded).
 pub static WEBHOOK_MAX_IN_FLIGHT_BYTES: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024 * 1024);
 
+/// `marimo_erp.secret_key_file`: the file of the server key that encrypts secrets at rest.
+pub static SECRET_KEY_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// `marimo_erp.previous_secret_key_file`: the key being rotated out, read only to decrypt.
+pub static PREVIOUS_SECRET_KEY_FILE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(None);
+
 /// Registers every setting; `preloading` when called under `shared_preload_libraries`.
 pub fn init(preloading: bool) {
     GucRegistry::define_bool_guc(
@@ -116,6 +122,25 @@ pub fn init(preloading: bool) {
         &WEBHOOK_ALLOW_PRIVATE_NETWORKS,
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    // Server-wide (postgresql.conf or ALTER SYSTEM, then a reload): every
+    // backend and the worker must use the same key, and no session may point
+    // the server at a file of its choosing.
+    GucRegistry::define_string_guc(
+        c"marimo_erp.secret_key_file",
+        c"File holding the server key (64 hex digits) that encrypts secrets at rest.",
+        c"Owned by the server's user, mode 0600, outside the data directory. Empty: secrets are stored in clear.",
+        &SECRET_KEY_FILE,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_string_guc(
+        c"marimo_erp.previous_secret_key_file",
+        c"File holding the previous server key, read only to decrypt while rotating with rotate_secret_key().",
+        c"Same rules as marimo_erp.secret_key_file; empty once every secret is under the current key.",
+        &PREVIOUS_SECRET_KEY_FILE,
+        GucContext::Sighup,
+        GucFlags::SUPERUSER_ONLY,
     );
     init_webhook_limits();
     if preloading {

@@ -45,7 +45,7 @@ COMMENT ON COLUMN @extschema@.integrations.id IS 'Integration identifier, unique
 COMMENT ON COLUMN @extschema@.integrations.provider IS 'Provider key: lowercase letter, then lowercase letters, digits or underscores (1-63 characters), e.g. stripe or sendgrid.';
 COMMENT ON COLUMN @extschema@.integrations.name IS 'Display name of the integration (1-200 characters after trimming), unique within the tenant and provider.';
 COMMENT ON COLUMN @extschema@.integrations.config IS 'Non-secret settings as a JSON object (account id, region, sync options, ...).';
-COMMENT ON COLUMN @extschema@.integrations.credentials IS 'Secret credentials as a JSON object (API keys, OAuth access and refresh tokens); never expose to clients.';
+COMMENT ON COLUMN @extschema@.integrations.credentials IS 'Secret credentials as a JSON object (API keys, OAuth access and refresh tokens); never expose to clients. Written plain; stored as {"encrypted": "enc:v1:<key id>:..."} when marimo_erp.secret_key_file names a key.';
 COMMENT ON COLUMN @extschema@.integrations.status IS 'Connection state: pending (not yet verified), active, error (last call or sync failed) or disabled.';
 COMMENT ON COLUMN @extschema@.integrations.last_sync_at IS 'When the last successful synchronisation with the provider finished.';
 COMMENT ON COLUMN @extschema@.integrations.last_error IS 'Message of the last error returned by or about the provider.';

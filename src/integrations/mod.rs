@@ -13,6 +13,11 @@ use crate::logs::{history, retention};
 pub mod outbound;
 mod search;
 
+/// The scope of an integration's credentials at rest (`infra::secrets::Owner`):
+/// bound to (tenant_id, id) of its row. Read them with
+/// `secrets::reveal_json(credentials, &Owner { scope: CREDENTIALS_SCOPE, tenant, row: id })`.
+pub const CREDENTIALS_SCOPE: &str = "integration";
+
 pgrx::extension_sql_file!(
     "integrations.sql",
     name = "integrations",

@@ -27,9 +27,10 @@ use crate::infra::guard::PinnedSearchPath;
 use crate::infra::gucs::{WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_TIMEOUT_MS};
 use crate::infra::http::{self, ProviderOutcome, Queue, Request, Response};
 use crate::infra::installation;
-use crate::infra::secrets::reveal_json;
+use crate::infra::secrets::{try_reveal_json, Owner};
 use crate::infra::spi::with_schema;
 use crate::infra::wake::wake_at_commit;
+use crate::integrations::CREDENTIALS_SCOPE;
 use crate::tenancy::access::{as_owner_for_applications, authorize_tenant, caller, Caller};
 
 pgrx::extension_sql_file!(
@@ -145,6 +146,9 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
             let body = row.get::<String>(10)?;
             let credentials = row.get::<String>(11)?.unwrap_or_else(|| "{}".into());
             let schedule: Vec<Option<f64>> = row.get(12)?.unwrap_or_default();
+            let Some(integration) = row.get::<Uuid>(13)? else {
+                continue;
+            };
             out.push((
                 tenant,
                 id,
@@ -158,6 +162,7 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
                 body,
                 credentials,
                 schedule,
+                integration,
             ));
         }
         Ok::<_, pgrx::spi::SpiError>(out)
@@ -181,6 +186,7 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
         body,
         credentials,
         schedule,
+        integration,
     ) in rows
     {
         let base = base_url
@@ -189,16 +195,30 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
         let url = base
             .map(|b| format!("{}{}", b.trim_end_matches('/'), path))
             .unwrap_or_default();
-        // Read at send time, through the one door to a stored secret.
-        let api_key = serde_json::from_str::<serde_json::Value>(&credentials)
-            .ok()
-            .map(reveal_json)
+        // Read at send time, through the one door to a stored secret; a secret
+        // that cannot be revealed (no key, the wrong key) fails this request
+        // with the reason instead of aborting the worker's round.
+        let owner = Owner {
+            scope: CREDENTIALS_SCOPE,
+            tenant,
+            row: integration,
+        };
+        let revealed = serde_json::from_str::<serde_json::Value>(&credentials)
+            .map_err(|e| format!("the integration's credentials are not JSON: {e}"))
             .and_then(|c| {
+                try_reveal_json(c, &owner)
+                    .map_err(|e| format!("the integration's credentials cannot be read: {e}"))
+            });
+        let (api_key, reveal_problem) = match revealed {
+            Ok(c) => (
                 c.get("api_key")
                     .and_then(|k| k.as_str())
                     .map(str::to_string)
-            })
-            .filter(|k| !k.is_empty());
+                    .filter(|k| !k.is_empty()),
+                None,
+            ),
+            Err(problem) => (None, Some(problem)),
+        };
         let flight = InFlight {
             tenant,
             token,
@@ -207,7 +227,9 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
             schedule: http::schedule_from_seconds(schedule),
             api_key: api_key.clone(),
         };
-        let problem = if url.is_empty() {
+        let problem = if let Some(problem) = reveal_problem {
+            Some(problem)
+        } else if url.is_empty() {
             Some(format!(
                 "the integration's config has no base_url and provider {provider} has no default"
             ))

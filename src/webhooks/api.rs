@@ -230,7 +230,15 @@ fn rotate_webhook_secret(
         invalid_argument("argument \"grace\" must not be negative");
     }
     let caller = authorize_tenant(tenant, true);
-    let statement = with_schema(include_str!("queries/rotate_secret.sql"));
+    let mut statement = with_schema(include_str!("queries/rotate_secret.sql"));
+    if !installation::installed_at_least("0.11.0") {
+        // The library newer than the SQL (before ALTER EXTENSION UPDATE, or
+        // after a rollback): webhook_secrets is still keyed by its secret.
+        statement = statement.replace(
+            "    RETURNING 1",
+            "    ON CONFLICT (tenant_id, webhook_id, secret) DO UPDATE SET expires_at = excluded.expires_at\n    RETURNING 1",
+        );
+    }
     let rotated = as_owner_for_applications(caller, || {
         spi(Spi::connect_mut(|client| {
             client

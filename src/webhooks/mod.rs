@@ -12,6 +12,11 @@ pub mod delivery;
 pub mod signing;
 pub mod worker;
 
+/// The scope of a webhook's secrets at rest (`infra::secrets::Owner`): the
+/// current one (webhooks.secret) and rotated-out ones (webhook_secrets.secret)
+/// are bound to (tenant_id, webhook id) alike, so rotating moves an envelope as is.
+pub const WEBHOOK_SECRET_SCOPE: &str = "webhook";
+
 pgrx::extension_sql_file!(
     "webhooks.sql",
     name = "webhooks",

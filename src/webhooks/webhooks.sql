@@ -46,7 +46,9 @@ CREATE TABLE @extschema@.webhooks (
         REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT webhooks_name_check CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
     CONSTRAINT webhooks_url_check CHECK (url ~ '^https?://[^/?#\s@]+(?:[/?#]\S*)?$' AND pg_catalog.length(url) <= 2048),
-    CONSTRAINT webhooks_secret_check CHECK (secret ~ '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]={0,2})?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$'),
+    -- A Standard Webhooks secret, or its envelope once encrypted at rest (0.11.0).
+    CONSTRAINT webhooks_secret_check CHECK (secret ~ '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]={0,2})?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$'
+        OR secret ~ '^enc:v1:[0-9a-f]{16}:(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$'),
     CONSTRAINT webhooks_event_types_check CHECK (
         pg_catalog.cardinality(event_types) >= 1
         AND pg_catalog.array_position(event_types, NULL) IS NULL),
@@ -141,7 +143,7 @@ COMMENT ON COLUMN @extschema@.webhooks.id IS 'Endpoint identifier, unique within
 COMMENT ON COLUMN @extschema@.webhooks.name IS 'Display name of the endpoint (1-200 characters after trimming), unique within the tenant.';
 COMMENT ON COLUMN @extschema@.webhooks.description IS 'Optional free-text description of the endpoint.';
 COMMENT ON COLUMN @extschema@.webhooks.url IS 'Target URL (http:// or https:// with a host, at most 2048 characters) that receives the event as an HTTP POST.';
-COMMENT ON COLUMN @extschema@.webhooks.secret IS 'Signing secret in Standard Webhooks format: whsec_ followed by the base64 of the key; used for the HMAC-SHA256 webhook-signature header.';
+COMMENT ON COLUMN @extschema@.webhooks.secret IS 'Signing secret in Standard Webhooks format: whsec_ followed by the base64 of the key; used for the HMAC-SHA256 webhook-signature header. Written plain; stored encrypted (enc:v1:<key id>:...) when marimo_erp.secret_key_file names a key.';
 COMMENT ON COLUMN @extschema@.webhooks.event_types IS 'Event types the endpoint subscribes to (at least one, no NULL); ''*'' means every event type.';
 COMMENT ON COLUMN @extschema@.webhooks.is_active IS 'Whether new events are delivered to the endpoint; false when paused by the tenant or disabled after failures.';
 COMMENT ON COLUMN @extschema@.webhooks.max_attempts IS 'Most delivery attempts per event, first attempt included (1-50); copied to each new delivery.';
@@ -167,12 +169,16 @@ CREATE TABLE @extschema@.webhook_secrets (
     secret      text        NOT NULL,
     expires_at  timestamptz NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT webhook_secrets_pkey PRIMARY KEY (tenant_id, webhook_id, secret),
+    id          uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    -- Keyed by its own id since 0.11.0: an encrypted secret (random nonce)
+    -- differs from every other, even of the same plain secret.
+    CONSTRAINT webhook_secrets_pkey PRIMARY KEY (tenant_id, webhook_id, id),
     CONSTRAINT webhook_secrets_tenant_id_fkey FOREIGN KEY (tenant_id)
         REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
     CONSTRAINT webhook_secrets_webhook_id_fkey FOREIGN KEY (tenant_id, webhook_id)
         REFERENCES @extschema@.webhooks (tenant_id, id) ON DELETE CASCADE,
-    CONSTRAINT webhook_secrets_secret_check CHECK (secret ~ '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]={0,2})?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$')
+    CONSTRAINT webhook_secrets_secret_check CHECK (secret ~ '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/][AQgw]={0,2})?|(?:[A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)$'
+        OR secret ~ '^enc:v1:[0-9a-f]{16}:(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$')
 );
 
 CREATE INDEX webhook_secrets_expires_at_idx ON @extschema@.webhook_secrets (expires_at);
@@ -182,9 +188,10 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.webhook_secrets', '');
 COMMENT ON TABLE @extschema@.webhook_secrets IS 'Previous secrets of rotated webhooks: requests carry a signature with each until it expires.';
 COMMENT ON COLUMN @extschema@.webhook_secrets.tenant_id IS 'Tenant of the webhook.';
 COMMENT ON COLUMN @extschema@.webhook_secrets.webhook_id IS 'Webhook whose secret this was.';
-COMMENT ON COLUMN @extschema@.webhook_secrets.secret IS 'The previous secret (whsec_ + base64); never readable by marimo_app.';
+COMMENT ON COLUMN @extschema@.webhook_secrets.secret IS 'The previous secret (whsec_ + base64, or its envelope enc:v1:... when encrypted at rest); never readable by marimo_app.';
 COMMENT ON COLUMN @extschema@.webhook_secrets.expires_at IS 'End of the grace period: from then on, requests are no longer signed with it.';
 COMMENT ON COLUMN @extschema@.webhook_secrets.created_at IS 'When the secret was rotated out.';
+COMMENT ON COLUMN @extschema@.webhook_secrets.id IS 'Identifier of the kept secret, unique within the webhook.';
 
 CREATE TABLE @extschema@.webhook_events (
     tenant_id               uuid        NOT NULL,

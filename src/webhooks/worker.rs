@@ -42,12 +42,14 @@ use pgrx::{PgAtomic, Uuid};
 
 use super::delivery::{self, jitter, Outcome, Request, Response, MAX_RETRY_DELAY};
 use super::signing;
+use super::WEBHOOK_SECRET_SCOPE;
 use crate::infra::guard::{in_subtransaction, set_config};
 use crate::infra::gucs::{
     WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_IN_FLIGHT_BYTES, WEBHOOK_MAX_PAYLOAD_BYTES,
     WEBHOOK_MAX_TIMEOUT_MS, WEBHOOK_SENDERS, WEBHOOK_TENANT_MAX_IN_FLIGHT, WORKER_DATABASE,
 };
 use crate::infra::installation;
+use crate::infra::secrets;
 use crate::infra::spi::with_schema;
 use crate::infra::wake;
 /// Wakes the worker when the current transaction commits (`infra::wake`).
@@ -610,26 +612,45 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
             let created = row.get::<String>(15)?.unwrap_or_default();
             let now = row.get::<i64>(16)?.unwrap_or_default();
             let body = delivery::envelope(&event_type, &created, &payload);
-            // The current secret must decode; rotated-out ones that do not are left out.
-            let refused = match secrets
-                .first()
-                .cloned()
+            // Secrets are stored encrypted once a key is configured: revealed
+            // here, in memory, for this webhook only (infra::secrets). A secret
+            // that cannot be revealed (missing or wrong key) refuses the
+            // delivery with the reason, recorded as a failed attempt; the
+            // ciphertext is left as it is.
+            let owner = secrets::Owner {
+                scope: WEBHOOK_SECRET_SCOPE,
+                tenant,
+                row: webhook,
+            };
+            let revealed: Vec<Result<String, secrets::SecretError>> = secrets
+                .iter()
                 .flatten()
-                .as_deref()
-                .map(signing::decode_secret)
-            {
-                Some(Ok(_)) => None,
+                .map(|stored| secrets::try_reveal_text(stored, &owner))
+                .collect();
+            // The current secret must decode; rotated-out ones that do not are left out.
+            let refused = match secrets.first().cloned().flatten().and(revealed.first()) {
+                Some(Ok(secret)) => match signing::decode_secret(secret) {
+                    Ok(_) => None,
+                    Err(error) => Some(format!(
+                        "it would go out unsigned: {error}; set a new one with rotate_webhook_secret()"
+                    )),
+                },
                 Some(Err(error)) => Some(format!(
-                    "it would go out unsigned: {error}; set a new one with rotate_webhook_secret()"
+                    "it would go out unsigned: its secret cannot be decrypted: {error}"
                 )),
                 None => Some("it would go out unsigned: the webhook has no secret".to_string()),
             };
-            let signatures: Vec<String> = secrets
+            let mut signatures: Vec<String> = Vec::new();
+            for signature in revealed
                 .iter()
                 .flatten()
                 .filter_map(|secret| signing::decode_secret(secret).ok())
                 .map(|key| signing::sign(&key, &message_id, now, &body))
-                .collect();
+            {
+                if !signatures.contains(&signature) {
+                    signatures.push(signature);
+                }
+            }
             let mut headers: Vec<(String, String)> = header_names
                 .into_iter()
                 .zip(header_values)

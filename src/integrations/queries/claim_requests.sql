@@ -41,6 +41,7 @@ WITH due AS (
 )
 SELECT c.tenant_id, c.id, c.lease_token, c.attempts, c.method, c.path, i.provider,
        i.config ->> 'base_url', LEAST(c.timeout_ms, $2), c.body::text, i.credentials::text,
-       ARRAY(SELECT EXTRACT(epoch FROM s)::float8 FROM pg_catalog.unnest(c.retry_schedule) s)
+       ARRAY(SELECT EXTRACT(epoch FROM s)::float8 FROM pg_catalog.unnest(c.retry_schedule) s),
+       c.integration_id
   FROM claimed c
   JOIN @extschema@.integrations i ON i.tenant_id = c.tenant_id AND i.id = c.integration_id

@@ -1,6 +1,7 @@
 //! Integrations (version 0.4.0): provider configurations, their API call logs, and
 //! local mirrors of Stripe customers and subscriptions and SendGrid contacts,
-//! which applications search (`search`).
+//! which applications search (`search`); SendGrid's signed Event Webhook
+//! feeds the contacts' suppression state (`sendgrid`, 0.11.0).
 
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
@@ -9,6 +10,7 @@ use crate::logs::registry::INTEGRATION_LOGS;
 use crate::logs::{history, retention};
 
 mod search;
+mod sendgrid;
 
 pgrx::extension_sql_file!(
     "integrations.sql",
@@ -23,6 +25,14 @@ pgrx::extension_sql_file!(
         search_sendgrid_contacts,
         sendgrid_contacts_in_list
     ]
+);
+
+// SendGrid's Event Webhook (0.11.0): the sendgrid_events inbox and the grants
+// of ingest_sendgrid_events.
+pgrx::extension_sql_file!(
+    "sendgrid.sql",
+    name = "sendgrid_events",
+    requires = ["integrations", ingest_sendgrid_events]
 );
 
 /// Deletes integration logs older than `retention` (90 days by default, as the seed).

@@ -8,6 +8,8 @@
 -- contacts keep their rows and their status; the details behind the status
 -- (bounce type and reason, spam report time, groups, last event) go with their columns.
 SELECT @extschema@.assert_no_data_loss('0.10.0', ARRAY['sendgrid_events']);
+-- Out of the extension first, which also takes it out of pg_extension_config_dump's list.
+ALTER EXTENSION marimo_erp DROP TABLE @extschema@.sendgrid_events;
 DROP TABLE @extschema@.sendgrid_events;
 DROP FUNCTION @extschema@.ingest_sendgrid_events(uuid, text, text, text, interval);
 ALTER TABLE @extschema@.sendgrid_contacts

@@ -20,6 +20,7 @@ What the tests check, against references nobody here wrote:
 import base64
 import json
 import random
+import threading
 import time
 
 import psycopg
@@ -479,12 +480,66 @@ def test_application_role_only_for_its_tenant(cluster):
             assert error.value.sqlstate == "42501", error.value
         assert attempt(TENANT_A, FRESH_INTEGRATION) == [("app-1", "open", "applied")]
         # The inbox is the function's: an application reads it, never writes it.
-        with pytest.raises(psycopg.Error) as error, conn.transaction():
-            conn.execute("SELECT set_tenant(%s)", (TENANT_A,))
-            conn.execute("DELETE FROM sendgrid_events")
-        assert error.value.sqlstate == "42501"
+        for statement in ("DELETE FROM sendgrid_events",
+                          "UPDATE sendgrid_events SET outcome = 'ignored'",
+                          f"""INSERT INTO sendgrid_events (tenant_id, integration_id, sg_event_id, event, email,
+                                                           occurred_at, outcome, payload)
+                              VALUES ('{TENANT_A}', '{FRESH_INTEGRATION}', 'forged', 'open', 'user6@example.com',
+                                      now(), 'applied', '{{}}')"""):
+            with pytest.raises(psycopg.Error) as error, conn.transaction():
+                conn.execute("SELECT set_tenant(%s)", (TENANT_A,))
+                conn.execute(statement)
+            assert error.value.sqlstate == "42501", statement
         with conn.transaction():
             conn.execute("SELECT set_tenant(%s)", (TENANT_B,))
             assert conn.execute("SELECT count(*) AS n FROM sendgrid_events WHERE sg_event_id = 'app-1'"
                                 ).fetchone()["n"] == 0
     assert cluster.db.value("SELECT count(*) FROM sendgrid_events WHERE sg_event_id = 'app-1'") == 1
+
+
+def test_same_event_twice_in_one_batch(db):
+    event = {"email": "user7@example.com", "event": "click", "sg_event_id": "twice", "timestamp": int(time.time()),
+             "url": "https://example.com/"}
+    assert [o for _, _, o in deliver(db, [event, event])] == ["applied", "duplicate"]
+
+
+def test_concurrent_overlapping_batches_do_not_deadlock(cluster):
+    """SendGrid posts batches in parallel and retries them: four sessions ingest the
+    same events at once, each in another order; every call succeeds, each event is
+    applied once, and the rows equal those of one in-order delivery."""
+    events = generated_events(seed=31, count=300)
+    reference = fresh_database(cluster, "sendgrid_reference")
+    concurrent = fresh_database(cluster, "sendgrid_concurrent")
+    try:
+        deliver(reference, sorted(events, key=lambda e: (e["timestamp"], e["sg_event_id"])))
+        bodies = []
+        for n in range(4):
+            mixed = events[:]
+            random.Random(n).shuffle(mixed)
+            body = body_of(mixed)
+            bodies.append((body, *SIGNER.sign(body)))
+        results, errors = [], []
+        barrier = threading.Barrier(len(bodies))
+
+        def run(body, signature, timestamp):
+            try:
+                with psycopg.connect(host=cluster.dir, port=cluster.port, user="postgres",
+                                     dbname="sendgrid_concurrent") as conn:
+                    barrier.wait()
+                    rows = conn.execute(INGEST, (FRESH_INTEGRATION, body, signature, timestamp, None)).fetchall()
+                    results.append([r[2] for r in rows])
+            except Exception as exc:  # noqa: BLE001  (reported below)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=b) for b in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        non_duplicates = sum(o != "duplicate" for outcomes in results for o in outcomes)
+        assert len(results) == 4 and non_duplicates == len(events)
+        assert table_rows(reference) == table_rows(concurrent)
+    finally:
+        reference.close()
+        concurrent.close()

@@ -316,6 +316,12 @@ const FOLD: &str = r#"
             n.last_event_id)
     RETURNING c.id"#;
 
+/// Locks the contact with this address, if there is one, for the rest of the transaction.
+const LOCK_CONTACT: &str = "
+    SELECT 1 FROM @extschema@.sendgrid_contacts c
+     WHERE c.tenant_id = $1 AND c.email = pg_catalog.lower($2)
+       FOR UPDATE";
+
 /// One integration_logs row for the call, and the integration's last_sync_at.
 const LOG: &str = "
     WITH logged AS (
@@ -508,9 +514,25 @@ fn ingest_sendgrid_events(
     let events = parse_batch(payload)
         .unwrap_or_else(|why| invalid_argument(format!("argument \"payload\" {why}")));
 
+    // Processed in one global order, so that concurrent calls with overlapping
+    // batches (SendGrid posts in parallel and retries) take their locks in the
+    // same order and cannot deadlock: address by address (sorted), first the
+    // contact's row, then the inbox keys of its events (sorted by sg_event_id).
+    // The fold does not depend on the order; outcomes come back in the batch's.
+    let addresses: Vec<String> = events.iter().map(|e| e.email.to_lowercase()).collect();
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|&a, &b| {
+        (&addresses[a], &events[a].sg_event_id, a).cmp(&(&addresses[b], &events[b].sg_event_id, b))
+    });
     let outcomes = as_owner_for_applications(caller, || {
-        let mut outcomes = Vec::with_capacity(events.len());
-        for event in &events {
+        let mut outcomes = vec![(String::new(), String::new(), String::new()); events.len()];
+        let mut locked: Option<&str> = None;
+        for &index in &order {
+            let event = &events[index];
+            if locked != Some(addresses[index].as_str()) {
+                write_value::<i32>(LOCK_CONTACT, &[tenant.into(), event.email.as_str().into()]);
+                locked = Some(addresses[index].as_str());
+            }
             let recorded = write_value::<String>(
                 RECORD,
                 &[
@@ -545,7 +567,7 @@ fn ingest_sendgrid_events(
                     ],
                 );
             }
-            outcomes.push((event.sg_event_id.clone(), event.event.clone(), outcome));
+            outcomes[index] = (event.sg_event_id.clone(), event.event.clone(), outcome);
         }
         let count = |wanted: &str| {
             outcomes

@@ -272,6 +272,17 @@ CREATE TABLE @extschema@.sendgrid_contacts (
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     search_vector           tsvector,
+    -- Suppression state from SendGrid's Event Webhook (0.11.0, see sendgrid.sql).
+    bounce_type             text,
+    bounce_reason           text,
+    bounced_at              timestamptz,
+    bounce_event_id         text,
+    spam_reported_at        timestamptz,
+    suppressed_groups       integer[]   NOT NULL DEFAULT '{}'::integer[],
+    asm_group_states        jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    last_event              text,
+    last_event_at           timestamptz,
+    last_event_id           text,
     CONSTRAINT sendgrid_contacts_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT sendgrid_contacts_tenant_id_email_key UNIQUE (tenant_id, email),
     CONSTRAINT sendgrid_contacts_tenant_id_sendgrid_contact_id_key UNIQUE (tenant_id, sendgrid_contact_id),
@@ -283,7 +294,11 @@ CREATE TABLE @extschema@.sendgrid_contacts (
     CONSTRAINT sendgrid_contacts_custom_fields_check CHECK (pg_catalog.jsonb_typeof(custom_fields) = 'object'),
     CONSTRAINT sendgrid_contacts_status_check CHECK (
         status IN ('subscribed', 'unsubscribed', 'bounced', 'spam_report')),
-    CONSTRAINT sendgrid_contacts_unsubscribed_check CHECK (status <> 'unsubscribed' OR unsubscribed_at IS NOT NULL)
+    CONSTRAINT sendgrid_contacts_unsubscribed_check CHECK (status <> 'unsubscribed' OR unsubscribed_at IS NOT NULL),
+    CONSTRAINT sendgrid_contacts_bounce_type_check CHECK (bounce_type IN ('bounce', 'blocked')),
+    CONSTRAINT sendgrid_contacts_suppressed_groups_check CHECK (
+        pg_catalog.array_position(suppressed_groups, NULL) IS NULL),
+    CONSTRAINT sendgrid_contacts_asm_group_states_check CHECK (pg_catalog.jsonb_typeof(asm_group_states) = 'object')
 );
 
 CREATE INDEX sendgrid_contacts_tenant_id_status_idx ON @extschema@.sendgrid_contacts (tenant_id, status);

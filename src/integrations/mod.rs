@@ -1,7 +1,9 @@
 //! Integrations (version 0.4.0): provider configurations, their API call logs, and
 //! local mirrors of Stripe customers and subscriptions and SendGrid contacts,
 //! which applications search (`search`); outbound provider calls through a
-//! durable, retried, logged queue the background worker sends (`outbound`, 0.11.0).
+//! durable, retried, logged queue the background worker sends (`outbound`, 0.11.0);
+//! SendGrid's signed Event Webhook feeds the contacts' suppression state
+//! (`sendgrid`, 0.11.0).
 
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
@@ -12,6 +14,7 @@ use crate::logs::{history, retention};
 
 pub mod outbound;
 mod search;
+mod sendgrid;
 
 /// The scope of an integration's credentials at rest (`infra::secrets::Owner`):
 /// bound to (tenant_id, id) of its row. Read them with
@@ -31,6 +34,14 @@ pgrx::extension_sql_file!(
         search_sendgrid_contacts,
         sendgrid_contacts_in_list
     ]
+);
+
+// SendGrid's Event Webhook (0.11.0): the sendgrid_events inbox and the grants
+// of ingest_sendgrid_events.
+pgrx::extension_sql_file!(
+    "sendgrid.sql",
+    name = "sendgrid_events",
+    requires = ["integrations", ingest_sendgrid_events]
 );
 
 /// Deletes integration logs older than `retention` (90 days by default, as the

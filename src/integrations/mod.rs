@@ -9,6 +9,7 @@ use crate::logs::registry::INTEGRATION_LOGS;
 use crate::logs::{history, retention};
 
 mod search;
+mod stripe;
 
 pgrx::extension_sql_file!(
     "integrations.sql",

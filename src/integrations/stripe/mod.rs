@@ -492,7 +492,7 @@ fn apply_platform(event: &Event) -> Result<String, String> {
         .into_iter()
         .flatten()
         .find(|candidate| PLANS.contains(candidate));
-    Ok(write_value::<String>(
+    let outcome = write_value::<String>(
         APPLY_PLATFORM,
         &[
             subscription.id.as_str().into(),
@@ -506,5 +506,13 @@ fn apply_platform(event: &Event) -> Result<String, String> {
             event.id.as_str().into(),
         ],
     )
-    .unwrap_or_else(|| "ignored".to_owned()))
+    .unwrap_or_else(|| "ignored".to_owned());
+    if outcome == "unplanned" {
+        return Err(format!(
+            "the price of subscription {}'s first item names no plan: set its lookup_key or metadata.plan to one of {}, then resend the event",
+            subscription.id,
+            PLANS.join(", ")
+        ));
+    }
+    Ok(outcome)
 }

@@ -202,8 +202,8 @@ pub fn customer_rank(deleted: bool) -> i16 {
 }
 
 /// Parses a JSON value into `T`, or the message of why not.
-pub fn object<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
-    serde_json::from_value(value).map_err(|error| error.to_string())
+pub fn object<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
+    T::deserialize(value).map_err(|error| error.to_string())
 }
 
 /// An object's metadata: a JSON object, `{}` when absent or null.

@@ -51,11 +51,9 @@ pub fn parse_header(header: &str) -> Result<Header, Refusal> {
                 if timestamp.is_some() {
                     return Err(Refusal::Malformed("has more than one timestamp t="));
                 }
-                timestamp = Some(
-                    value
-                        .parse::<i64>()
-                        .map_err(|_| Refusal::Malformed("has a timestamp t= that is not an integer"))?,
-                );
+                timestamp = Some(value.parse::<i64>().map_err(|_| {
+                    Refusal::Malformed("has a timestamp t= that is not an integer")
+                })?);
             }
             "v1" => signatures.push(decode_hex(value)),
             _ => {}

@@ -28,5 +28,7 @@ WITH inbox AS (
            last_error = COALESCE($10, i.last_error),
            last_error_at = CASE WHEN $10 IS NULL THEN i.last_error_at ELSE pg_catalog.now() END
      WHERE i.tenant_id = $1 AND i.id = $2
+       -- Once per transaction is enough for last_sync_at (now() is the transaction's start).
+       AND ($10 IS NOT NULL OR i.last_sync_at IS DISTINCT FROM pg_catalog.now())
 )
 SELECT outcome FROM answer

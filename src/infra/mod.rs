@@ -14,7 +14,7 @@ pub mod errors;
 pub mod guard;
 pub mod gucs;
 pub mod installation;
-pub mod member_ddl;
 pub mod secrets;
+pub mod member_ddl;
 pub mod spi;
 pub mod versioning;

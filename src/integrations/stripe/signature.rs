@@ -71,7 +71,7 @@ pub fn parse_header(header: &str) -> Result<Header, Refusal> {
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let digit = |b: u8| match b {

@@ -137,6 +137,11 @@ CREATE TABLE @extschema@.stripe_customers (
     deleted_at              timestamptz,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Stripe ingestion (0.11.0): the integration and the order key of the state held.
+    integration_id          uuid,
+    stripe_event_created_at timestamptz,
+    stripe_event_rank       smallint,
+    stripe_event_id         text,
     CONSTRAINT stripe_customers_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT stripe_customers_tenant_id_stripe_customer_id_key UNIQUE (tenant_id, stripe_customer_id),
     CONSTRAINT stripe_customers_tenant_id_fkey FOREIGN KEY (tenant_id)
@@ -172,6 +177,10 @@ COMMENT ON COLUMN @extschema@.stripe_customers.stripe_created_at IS 'When the cu
 COMMENT ON COLUMN @extschema@.stripe_customers.deleted_at IS 'When the customer was deleted in Stripe; NULL while it exists.';
 COMMENT ON COLUMN @extschema@.stripe_customers.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.stripe_customers.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.stripe_customers.integration_id IS 'Stripe integration (integrations.id of the same tenant) whose event last set the row; NULL for rows not written by ingest_stripe_event.';
+COMMENT ON COLUMN @extschema@.stripe_customers.stripe_event_created_at IS 'created of the event whose state the row holds (first key of Stripe''s event order); NULL for a row no event has set.';
+COMMENT ON COLUMN @extschema@.stripe_customers.stripe_event_rank IS 'Rank of that state among same-second states (second order key): 2 for a terminal state (deleted customer), else 1.';
+COMMENT ON COLUMN @extschema@.stripe_customers.stripe_event_id IS 'Id of that event (third order key, compared bytewise); an older event never overwrites the row.';
 
 CREATE TABLE @extschema@.stripe_subscriptions (
     tenant_id               uuid        NOT NULL,
@@ -198,6 +207,11 @@ CREATE TABLE @extschema@.stripe_subscriptions (
     livemode                boolean     NOT NULL DEFAULT false,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Stripe ingestion (0.11.0): the integration and the order key of the state held.
+    integration_id          uuid,
+    stripe_event_created_at timestamptz,
+    stripe_event_rank       smallint,
+    stripe_event_id         text,
     CONSTRAINT stripe_subscriptions_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT stripe_subscriptions_tenant_id_stripe_subscription_id_key UNIQUE (tenant_id, stripe_subscription_id),
     CONSTRAINT stripe_subscriptions_tenant_id_fkey FOREIGN KEY (tenant_id)
@@ -256,6 +270,10 @@ COMMENT ON COLUMN @extschema@.stripe_subscriptions.metadata IS 'Stripe metadata 
 COMMENT ON COLUMN @extschema@.stripe_subscriptions.livemode IS 'true for a live-mode object, false for test mode.';
 COMMENT ON COLUMN @extschema@.stripe_subscriptions.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.stripe_subscriptions.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.stripe_subscriptions.integration_id IS 'Stripe integration (integrations.id of the same tenant) whose event last set the row; NULL for rows not written by ingest_stripe_event.';
+COMMENT ON COLUMN @extschema@.stripe_subscriptions.stripe_event_created_at IS 'created of the event whose state the row holds (first key of Stripe''s event order); NULL for a row no event has set.';
+COMMENT ON COLUMN @extschema@.stripe_subscriptions.stripe_event_rank IS 'Rank of that state among same-second states (second order key): 2 for a terminal state (canceled or incomplete_expired), else 1.';
+COMMENT ON COLUMN @extschema@.stripe_subscriptions.stripe_event_id IS 'Id of that event (third order key, compared bytewise); an older event never overwrites the row.';
 
 CREATE TABLE @extschema@.sendgrid_contacts (
     tenant_id               uuid        NOT NULL,

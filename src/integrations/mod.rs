@@ -15,6 +15,7 @@ use crate::logs::{history, retention};
 pub mod outbound;
 mod search;
 mod sendgrid;
+mod stripe;
 
 /// The scope of an integration's credentials at rest (`infra::secrets::Owner`):
 /// bound to (tenant_id, id) of its row. Read them with

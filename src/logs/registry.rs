@@ -30,6 +30,15 @@ pub const API_USAGE_LOGS: LogTable = by_age("api_usage_logs", "cleanup_api_usage
 pub const USAGE_IDEMPOTENCY_KEYS: LogTable =
     by_age("usage_idempotency_keys", "cleanup_idempotency_keys");
 
+/// The Stripe event inbox (0.11.0): the mirrors keep their own order keys, so
+/// an event re-delivered after its row is gone is still not applied twice.
+pub const STRIPE_EVENTS: LogTable = LogTable {
+    table: "stripe_events",
+    time_column: "received_at",
+    only_where: None,
+    cleanup: "cleanup_stripe_events",
+};
+
 /// Deliveries that are over: delivered, failed (kept for replay until now) or cancelled.
 pub const FINISHED_WEBHOOK_DELIVERIES: LogTable = LogTable {
     table: "webhook_deliveries",

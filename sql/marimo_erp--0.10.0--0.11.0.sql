@@ -247,6 +247,7 @@ CREATE TABLE @extschema@.platform_stripe_account (
     last_error_at           timestamptz,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    id                      uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     CONSTRAINT platform_stripe_account_pkey PRIMARY KEY (singleton),
     CONSTRAINT platform_stripe_account_singleton_check CHECK (singleton),
     CONSTRAINT platform_stripe_account_credentials_check CHECK (pg_catalog.jsonb_typeof(credentials) = 'object')
@@ -266,6 +267,7 @@ COMMENT ON COLUMN @extschema@.platform_stripe_account.last_error IS 'Message of 
 COMMENT ON COLUMN @extschema@.platform_stripe_account.last_error_at IS 'When last_error occurred.';
 COMMENT ON COLUMN @extschema@.platform_stripe_account.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.platform_stripe_account.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.platform_stripe_account.id IS 'Identifier of the account row: the owner its encrypted credentials are bound to (see secrets_at_rest).';
 
 -- Which state of the platform's Stripe subscription each tenant's billing
 -- columns (tenants.subscription_status, trial_ends_at, plan) hold: the order
@@ -328,6 +330,37 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.ingest_platform_stripe_event(text, text, interval),
     @extschema@.cleanup_stripe_events(interval, integer)
     TO marimo_admin;
+
+-- The platform account's credentials are a secret at rest like the others
+-- (owner: ('platform_stripe', id, id), the row has no tenant), encrypted on write
+-- and counted by secrets_at_rest, which the section above made before this table.
+CREATE TRIGGER platform_stripe_account_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials ON @extschema@.platform_stripe_account
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('platform_stripe', 'credentials', 'id', 'id');
+CREATE OR REPLACE VIEW @extschema@.secrets_at_rest WITH (security_invoker = true) AS
+SELECT 'webhooks'::text AS table_name, 'secret'::text AS column_name,
+       CASE WHEN w.secret LIKE 'enc:v1:%' THEN pg_catalog.split_part(w.secret, ':', 3) END AS key_id,
+       pg_catalog.count(*) AS secrets
+  FROM @extschema@.webhooks w GROUP BY 3
+UNION ALL
+SELECT 'webhook_secrets', 'secret',
+       CASE WHEN s.secret LIKE 'enc:v1:%' THEN pg_catalog.split_part(s.secret, ':', 3) END,
+       pg_catalog.count(*)
+  FROM @extschema@.webhook_secrets s GROUP BY 3
+UNION ALL
+SELECT 'integrations', 'credentials',
+       CASE WHEN (i.credentials OPERATOR(pg_catalog.->>) 'encrypted') LIKE 'enc:v1:%'
+                 AND (i.credentials OPERATOR(pg_catalog.-) 'encrypted') OPERATOR(pg_catalog.=) '{}'::jsonb
+            THEN pg_catalog.split_part(i.credentials OPERATOR(pg_catalog.->>) 'encrypted', ':', 3) END,
+       pg_catalog.count(*)
+  FROM @extschema@.integrations i GROUP BY 3
+UNION ALL
+SELECT 'platform_stripe_account', 'credentials',
+       CASE WHEN (a.credentials OPERATOR(pg_catalog.->>) 'encrypted') LIKE 'enc:v1:%'
+                 AND (a.credentials OPERATOR(pg_catalog.-) 'encrypted') OPERATOR(pg_catalog.=) '{}'::jsonb
+            THEN pg_catalog.split_part(a.credentials OPERATOR(pg_catalog.->>) 'encrypted', ':', 3) END,
+       pg_catalog.count(*)
+  FROM @extschema@.platform_stripe_account a GROUP BY 3;
+COMMENT ON COLUMN @extschema@.secrets_at_rest.table_name IS 'Table holding the secrets: webhooks, webhook_secrets, integrations or platform_stripe_account.';
 
 -- == SendGrid: verified event ingestion and suppression state ==
 -- sendgrid_contacts gains its suppression state at the end of the table, as a

@@ -35,6 +35,26 @@ ALTER TABLE @extschema@.sendgrid_contacts
 -- Refuses while the new tables hold rows (the inbox, the items, the platform
 -- account and billing state); the order-key columns of the mirrors go with
 -- their values, which 0.10.0 has no place for.
+-- secrets_at_rest counts the platform account's credentials: back to the three
+-- tables of the secrets section, before the table goes.
+CREATE OR REPLACE VIEW @extschema@.secrets_at_rest WITH (security_invoker = true) AS
+SELECT 'webhooks'::text AS table_name, 'secret'::text AS column_name,
+       CASE WHEN w.secret LIKE 'enc:v1:%' THEN pg_catalog.split_part(w.secret, ':', 3) END AS key_id,
+       pg_catalog.count(*) AS secrets
+  FROM @extschema@.webhooks w GROUP BY 3
+UNION ALL
+SELECT 'webhook_secrets', 'secret',
+       CASE WHEN s.secret LIKE 'enc:v1:%' THEN pg_catalog.split_part(s.secret, ':', 3) END,
+       pg_catalog.count(*)
+  FROM @extschema@.webhook_secrets s GROUP BY 3
+UNION ALL
+SELECT 'integrations', 'credentials',
+       CASE WHEN (i.credentials OPERATOR(pg_catalog.->>) 'encrypted') LIKE 'enc:v1:%'
+                 AND (i.credentials OPERATOR(pg_catalog.-) 'encrypted') OPERATOR(pg_catalog.=) '{}'::jsonb
+            THEN pg_catalog.split_part(i.credentials OPERATOR(pg_catalog.->>) 'encrypted', ':', 3) END,
+       pg_catalog.count(*)
+  FROM @extschema@.integrations i GROUP BY 3;
+COMMENT ON COLUMN @extschema@.secrets_at_rest.table_name IS 'Table holding the secrets: webhooks, webhook_secrets or integrations.';
 SELECT @extschema@.assert_no_data_loss('0.10.0', ARRAY['stripe_events', 'stripe_subscription_items',
                                                        'platform_stripe_account', 'tenant_stripe_billing']);
 DROP FUNCTION @extschema@.ingest_stripe_event(uuid, text, text, interval);

@@ -21,6 +21,9 @@ mod stripe;
 /// bound to (tenant_id, id) of its row. Read them with
 /// `secrets::reveal_json(credentials, &Owner { scope: CREDENTIALS_SCOPE, tenant, row: id })`.
 pub const CREDENTIALS_SCOPE: &str = "integration";
+/// The scope of the platform's own Stripe account's credentials
+/// (`platform_stripe_account`), which has no tenant: bound to (id, id) of its row.
+pub const PLATFORM_STRIPE_SCOPE: &str = "platform_stripe";
 
 pgrx::extension_sql_file!(
     "integrations.sql",

@@ -15,6 +15,9 @@ CREATE TRIGGER webhook_secrets_encrypt_secret BEFORE INSERT OR UPDATE OF secret 
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('webhook', 'secret', 'tenant_id', 'webhook_id');
 CREATE TRIGGER integrations_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials ON @extschema@.integrations
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('integration', 'credentials', 'tenant_id', 'id');
+-- The platform's Stripe account has no tenant: its envelope is bound to ('platform_stripe', id, id).
+CREATE TRIGGER platform_stripe_account_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials ON @extschema@.platform_stripe_account
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('platform_stripe', 'credentials', 'id', 'id');
 
 -- security_invoker: operators (marimo_admin) read every row, as they may.
 CREATE VIEW @extschema@.secrets_at_rest WITH (security_invoker = true) AS
@@ -33,11 +36,18 @@ SELECT 'integrations', 'credentials',
                  AND (i.credentials OPERATOR(pg_catalog.-) 'encrypted') OPERATOR(pg_catalog.=) '{}'::jsonb
             THEN pg_catalog.split_part(i.credentials OPERATOR(pg_catalog.->>) 'encrypted', ':', 3) END,
        pg_catalog.count(*)
-  FROM @extschema@.integrations i GROUP BY 3;
+  FROM @extschema@.integrations i GROUP BY 3
+UNION ALL
+SELECT 'platform_stripe_account', 'credentials',
+       CASE WHEN (a.credentials OPERATOR(pg_catalog.->>) 'encrypted') LIKE 'enc:v1:%'
+                 AND (a.credentials OPERATOR(pg_catalog.-) 'encrypted') OPERATOR(pg_catalog.=) '{}'::jsonb
+            THEN pg_catalog.split_part(a.credentials OPERATOR(pg_catalog.->>) 'encrypted', ':', 3) END,
+       pg_catalog.count(*)
+  FROM @extschema@.platform_stripe_account a GROUP BY 3;
 
 COMMENT ON VIEW @extschema@.secrets_at_rest IS
     'Stored secrets by table, column and the key that encrypts them (NULL: stored in clear); compare key_id with secret_key_id() after rotate_secret_key().';
-COMMENT ON COLUMN @extschema@.secrets_at_rest.table_name IS 'Table holding the secrets: webhooks, webhook_secrets or integrations.';
+COMMENT ON COLUMN @extschema@.secrets_at_rest.table_name IS 'Table holding the secrets: webhooks, webhook_secrets, integrations or platform_stripe_account.';
 COMMENT ON COLUMN @extschema@.secrets_at_rest.column_name IS 'Column holding them: secret or credentials.';
 COMMENT ON COLUMN @extschema@.secrets_at_rest.key_id IS 'Id of the key the envelopes name (as secret_key_id() shows it); NULL for secrets stored in clear.';
 COMMENT ON COLUMN @extschema@.secrets_at_rest.secrets IS 'How many rows hold such a secret.';

@@ -15,7 +15,7 @@ use pgrx::Uuid;
 use crate::infra::errors::spi;
 use crate::infra::secrets::{self, Key, Owner, SecretError};
 use crate::infra::spi::with_schema;
-use crate::integrations::CREDENTIALS_SCOPE;
+use crate::integrations::{CREDENTIALS_SCOPE, PLATFORM_STRIPE_SCOPE};
 use crate::webhooks::WEBHOOK_SECRET_SCOPE;
 
 pgrx::extension_sql_file!(
@@ -24,6 +24,7 @@ pgrx::extension_sql_file!(
     requires = [
         "webhooks",
         "integrations",
+        "stripe",
         encrypt_secret_column,
         secret_key_id,
         rotate_secret_key
@@ -71,6 +72,16 @@ const COLUMNS: &[Column] = &[
         key: &["id"],
         json: true,
     },
+    // The platform's own Stripe account has no tenant: its row id stands in.
+    Column {
+        table: "platform_stripe_account",
+        column: "credentials",
+        scope: PLATFORM_STRIPE_SCOPE,
+        tenant: "id",
+        row: "id",
+        key: &["id"],
+        json: true,
+    },
 ];
 
 /// What to do with one stored value (text, or the JSON text of credentials when
@@ -83,6 +94,11 @@ type Rewrite<'a> = dyn FnMut(&str, &Owner, bool) -> Result<Option<String>, Secre
 fn rewrite_all(rewrite: &mut Rewrite) -> i64 {
     let mut changed = 0i64;
     for c in COLUMNS {
+        // The rollback to 0.10.0 runs this after the sections above it dropped
+        // their tables (platform_stripe_account, refused while it held a row).
+        if !table_exists(c.table) {
+            continue;
+        }
         let keys = c.key.join(", ");
         let select = with_schema(&format!(
             "SELECT {tenant}, {row}, {column}::pg_catalog.text, ARRAY[{keys}]::pg_catalog.text[]
@@ -150,6 +166,14 @@ fn rewrite_all(rewrite: &mut Rewrite) -> i64 {
         }
     }
     changed
+}
+
+/// Whether the extension's schema has the table (the rollback's sections drop some first).
+fn table_exists(table: &str) -> bool {
+    let statement = with_schema(&format!(
+        "SELECT pg_catalog.to_regclass('@extschema@.{table}') IS NOT NULL"
+    ));
+    spi(Spi::get_one::<bool>(&statement)).unwrap_or(false)
 }
 
 /// A stored value re-encrypted under `key` (plain ones encrypted), None when it already is.

@@ -21,8 +21,9 @@ use crate::infra::errors::{invalid_argument, raise, raise_with_hint, required};
 use crate::infra::guard::{
     in_subtransaction, with_owner_privileges, PinnedSearchPath, PinnedSettings,
 };
-use crate::infra::secrets::reveal_json;
+use crate::infra::secrets::{reveal_json, Owner};
 use crate::infra::spi::{read_value, stable_rows, write_value};
+use crate::integrations::{CREDENTIALS_SCOPE, PLATFORM_STRIPE_SCOPE};
 use crate::logs::registry::STRIPE_EVENTS;
 use crate::logs::retention;
 use crate::tenancy::access::{authorize_tenant, caller, Caller};
@@ -73,7 +74,7 @@ const PLACEHOLDER_CUSTOMER: &str = include_str!("queries/placeholder_customer.sq
 const APPLY_SUBSCRIPTION: &str = include_str!("queries/apply_subscription.sql");
 const RECORD: &str = include_str!("queries/record.sql");
 const PLATFORM_SECRET: &str = "
-    SELECT a.credentials::pg_catalog.text FROM @extschema@.platform_stripe_account a";
+    SELECT a.id, a.credentials::pg_catalog.text FROM @extschema@.platform_stripe_account a";
 const APPLY_PLATFORM: &str = include_str!("queries/apply_platform.sql");
 const RECORD_PLATFORM: &str = "
     UPDATE @extschema@.platform_stripe_account
@@ -128,7 +129,12 @@ fn ingest_stripe_event(
             "argument \"integration\": integration {integration} is a {provider} integration, not a stripe one"
         ));
     }
-    let secret = secret_of(&credentials, &format!("integration {integration}"));
+    let owner = Owner {
+        scope: CREDENTIALS_SCOPE,
+        tenant,
+        row: integration,
+    };
+    let secret = secret_of(&credentials, &owner, &format!("integration {integration}"));
     signature_or_refuse(&secret, payload, header, tolerance);
     let event = parse(payload);
 
@@ -192,15 +198,24 @@ fn ingest_platform_stripe_event(
             "only operators may ingest the platform's Stripe events",
         );
     }
-    let credentials = with_owner_privileges(|| read_value::<String>(PLATFORM_SECRET, &[]))
-        .unwrap_or_else(|| {
-            raise_with_hint(
-                PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-                "the platform's Stripe account is not configured",
-                "INSERT INTO platform_stripe_account (credentials) VALUES (jsonb_build_object('webhook_secret', 'whsec_...')).",
-            )
-        });
-    let secret = secret_of(&credentials, "the platform's Stripe account");
+    let account = with_owner_privileges(|| {
+        stable_rows(PLATFORM_SECRET, &[], |row| {
+            Ok((row.get::<Uuid>(1)?, row.get::<String>(2)?))
+        })
+    });
+    let Some((Some(account), Some(credentials))) = account.into_iter().next() else {
+        raise_with_hint(
+            PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            "the platform's Stripe account is not configured",
+            "INSERT INTO platform_stripe_account (credentials) VALUES (jsonb_build_object('webhook_secret', 'whsec_...')).",
+        )
+    };
+    let owner = Owner {
+        scope: PLATFORM_STRIPE_SCOPE,
+        tenant: account,
+        row: account,
+    };
+    let secret = secret_of(&credentials, &owner, "the platform's Stripe account");
     signature_or_refuse(&secret, payload, header, tolerance);
     let event = parse(payload);
     let (outcome, error) =
@@ -269,13 +284,13 @@ fn arguments<'a>(
 }
 
 /// The signing secret in a credentials object (through the secrets door).
-fn secret_of(credentials: &str, owner: &str) -> String {
+fn secret_of(credentials: &str, owner: &Owner, label: &str) -> String {
     let stored = serde_json::from_str(credentials).unwrap_or(serde_json::Value::Null);
-    match reveal_json(stored).get(SECRET_KEY) {
+    match reveal_json(stored, owner).get(SECRET_KEY) {
         Some(serde_json::Value::String(secret)) if !secret.is_empty() => secret.clone(),
         _ => raise_with_hint(
             PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-            format!("{owner} has no Stripe signing secret"),
+            format!("{label} has no Stripe signing secret"),
             format!("Store the endpoint's whsec_... secret as credentials->>'{SECRET_KEY}'."),
         ),
     }

@@ -109,6 +109,7 @@ CREATE TABLE @extschema@.platform_stripe_account (
     last_error_at           timestamptz,
     created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    id                      uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     CONSTRAINT platform_stripe_account_pkey PRIMARY KEY (singleton),
     CONSTRAINT platform_stripe_account_singleton_check CHECK (singleton),
     CONSTRAINT platform_stripe_account_credentials_check CHECK (pg_catalog.jsonb_typeof(credentials) = 'object')
@@ -128,6 +129,7 @@ COMMENT ON COLUMN @extschema@.platform_stripe_account.last_error IS 'Message of 
 COMMENT ON COLUMN @extschema@.platform_stripe_account.last_error_at IS 'When last_error occurred.';
 COMMENT ON COLUMN @extschema@.platform_stripe_account.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.platform_stripe_account.updated_at IS 'When the row was last updated; kept by the set_updated_at trigger.';
+COMMENT ON COLUMN @extschema@.platform_stripe_account.id IS 'Identifier of the account row: the owner its encrypted credentials are bound to (see secrets_at_rest).';
 
 -- Which state of the platform's Stripe subscription each tenant's billing
 -- columns (tenants.subscription_status, trial_ends_at, plan) hold: the order

@@ -1,6 +1,6 @@
 """Stripe ingestion (0.11.0, issue 12): ingest_stripe_event and ingest_platform_stripe_event.
 
-A throwaway cluster of its own (54355 `webhooks-stripe`, no worker needed), with
+A throwaway cluster of its own (54356 `webhooks-stripe`, no worker needed), with
 `stripe_test` for every test, and two fresh databases for the order-proof test:
 `stripe_once` receives its events once, in order, `stripe_many` thrice, shuffled.
 
@@ -36,7 +36,7 @@ def whsec():
 
 @pytest.fixture(scope="module")
 def stripe_cluster():
-    cluster = Cluster("webhooks-stripe", 54355, "stripe_test", [])
+    cluster = Cluster("webhooks-stripe", 54356, "stripe_test", [])
     try:
         cluster.start()
     except Exception:

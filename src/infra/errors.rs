@@ -2,7 +2,7 @@
 //! and a message that names the argument, never a crash or a silently wrong answer.
 
 use pgrx::pg_sys::elog::PgLogLevel;
-use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::pg_sys::panic::{CaughtError, ErrorReport};
 use pgrx::PgSqlErrorCode;
 
 /// Raises an `ERROR` with `code` and `message`. Never returns.
@@ -61,4 +61,36 @@ pub fn check_idempotency_key(key: Option<&str>) {
             invalid_argument("argument \"idempotency_key\" must be 1 to 255 bytes long");
         }
     }
+}
+
+/// What a caught error says, for a log row or a `last_error` column: its message,
+/// its SQLSTATE and its detail.
+pub fn describe_caught(error: &CaughtError) -> String {
+    let report = match error {
+        CaughtError::PostgresError(report)
+        | CaughtError::ErrorReport(report)
+        | CaughtError::RustPanic {
+            ereport: report, ..
+        } => report,
+    };
+    let mut text = format!(
+        "{} (SQLSTATE {})",
+        report.message(),
+        sqlstate(report.sql_error_code())
+    );
+    if let Some(detail) = report.detail() {
+        text.push_str(&format!(": {detail}"));
+    }
+    text
+}
+
+/// The five-character SQLSTATE of an error code.
+fn sqlstate(code: PgSqlErrorCode) -> String {
+    let mut value = code as i32;
+    let mut out = String::with_capacity(5);
+    for _ in 0..5 {
+        out.push(char::from(((value & 0x3f) as u8) + b'0'));
+        value >>= 6;
+    }
+    out
 }

@@ -116,6 +116,23 @@ fn default_base_url(provider: &str) -> Option<&'static str> {
     }
 }
 
+/// One request the claim took, as the claim query answers it.
+struct Claimed {
+    tenant: Uuid,
+    id: Uuid,
+    token: Uuid,
+    attempt: i32,
+    method: String,
+    path: String,
+    provider: String,
+    base_url: Option<String>,
+    timeout_ms: i32,
+    body: Option<String>,
+    credentials: String,
+    schedule: Vec<Option<f64>>,
+    integration: Uuid,
+}
+
 /// Claims up to `limit` due requests, round robin across tenants, and returns
 /// the ones to send. A request that cannot be sent (no API key, no usable base
 /// URL) fails at once in the same transaction, with an error that says why.
@@ -149,7 +166,7 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
             let Some(integration) = row.get::<Uuid>(13)? else {
                 continue;
             };
-            out.push((
+            out.push(Claimed {
                 tenant,
                 id,
                 token,
@@ -163,7 +180,7 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
                 credentials,
                 schedule,
                 integration,
-            ));
+            });
         }
         Ok::<_, pgrx::spi::SpiError>(out)
     });
@@ -173,7 +190,7 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
     };
     let mut to_send = Vec::new();
     let mut refused = Vec::new();
-    for (
+    for Claimed {
         tenant,
         id,
         token,
@@ -187,7 +204,7 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
         credentials,
         schedule,
         integration,
-    ) in rows
+    } in rows
     {
         let base = base_url
             .filter(|b| !b.is_empty())

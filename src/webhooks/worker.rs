@@ -35,7 +35,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
-use pgrx::pg_sys::panic::CaughtError;
 use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 use pgrx::{PgAtomic, Uuid};
@@ -43,6 +42,7 @@ use pgrx::{PgAtomic, Uuid};
 use super::delivery::{self, jitter, Outcome, Request, Response, MAX_RETRY_DELAY};
 use super::signing;
 use super::WEBHOOK_SECRET_SCOPE;
+use crate::infra::errors::describe_caught;
 use crate::infra::guard::{in_subtransaction, set_config};
 use crate::infra::gucs::{
     WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_IN_FLIGHT_BYTES, WEBHOOK_MAX_PAYLOAD_BYTES,
@@ -433,34 +433,6 @@ fn wait_or_exit(timeout_ms: i64) {
     }
 }
 
-/// What a caught error says, for the log.
-fn describe(error: &CaughtError) -> String {
-    let report = match error {
-        CaughtError::PostgresError(report)
-        | CaughtError::ErrorReport(report)
-        | CaughtError::RustPanic {
-            ereport: report, ..
-        } => report,
-    };
-    let code = report.sql_error_code();
-    let mut text = format!("{} (SQLSTATE {})", report.message(), sqlstate(code));
-    if let Some(detail) = report.detail() {
-        text.push_str(&format!(": {detail}"));
-    }
-    text
-}
-
-/// The five-character SQLSTATE of an error code.
-fn sqlstate(code: pgrx::PgSqlErrorCode) -> String {
-    let mut value = code as i32;
-    let mut out = String::with_capacity(5);
-    for _ in 0..5 {
-        out.push(char::from(((value & 0x3f) as u8) + b'0'));
-        value >>= 6;
-    }
-    out
-}
-
 /// Runs `work` in a transaction of its own and commits it; an ERROR in it (or in
 /// the commit) rolls the transaction back and comes back as `Err`, so that no
 /// row can end the worker.
@@ -478,7 +450,7 @@ fn guarded_transaction<R>(work: impl FnOnce() -> R) -> Result<R, String> {
         }
         Ok(value)
     }))
-    .catch_others(|error| Err(describe(&error)))
+    .catch_others(|error| Err(describe_caught(&error)))
     .execute();
     if result.is_err() {
         unsafe { pg_sys::AbortCurrentTransaction() };
@@ -696,7 +668,7 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
 /// logged and skipped: its delivery goes out again when its lease lapses).
 fn record(finished: &[(Claim, Response)]) {
     let all: Vec<&(Claim, Response)> = finished.iter().collect();
-    let error = match in_subtransaction(|| record_rows(&all)).map_err(|e| describe(&e)) {
+    let error = match in_subtransaction(|| record_rows(&all)).map_err(|e| describe_caught(&e)) {
         Ok(()) => return,
         Err(error) => error,
     };
@@ -708,7 +680,7 @@ fn record(finished: &[(Claim, Response)]) {
     }
     for outcome in finished {
         let result = if finished.len() > 1 {
-            in_subtransaction(|| record_rows(&[outcome])).map_err(|e| describe(&e))
+            in_subtransaction(|| record_rows(&[outcome])).map_err(|e| describe_caught(&e))
         } else {
             Err(error.clone())
         };

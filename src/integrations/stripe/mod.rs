@@ -17,7 +17,7 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 
-use crate::infra::errors::{invalid_argument, raise, raise_with_hint, required};
+use crate::infra::errors::{describe_caught, invalid_argument, raise, raise_with_hint, required};
 use crate::infra::guard::{
     in_subtransaction, with_owner_privileges, PinnedSearchPath, PinnedSettings,
 };
@@ -150,7 +150,7 @@ fn ingest_stripe_event(
             match in_subtransaction(|| apply(tenant, integration, &event)) {
                 Ok(Ok(outcome)) => (outcome, None),
                 Ok(Err(message)) => ("failed".to_owned(), Some(message)),
-                Err(caught) => ("failed".to_owned(), Some(describe(&caught))),
+                Err(caught) => ("failed".to_owned(), Some(describe_caught(&caught))),
             }
         };
         write_value::<String>(
@@ -222,7 +222,7 @@ fn ingest_platform_stripe_event(
         with_owner_privileges(|| match in_subtransaction(|| apply_platform(&event)) {
             Ok(Ok(outcome)) => (outcome, None),
             Ok(Err(message)) => ("failed".to_owned(), Some(message)),
-            Err(caught) => ("failed".to_owned(), Some(describe(&caught))),
+            Err(caught) => ("failed".to_owned(), Some(describe_caught(&caught))),
         });
     with_owner_privileges(|| {
         write_value::<bool>(RECORD_PLATFORM, &[error.as_deref().into()]);
@@ -340,21 +340,6 @@ fn parse(payload: &str) -> Event {
         );
     }
     event
-}
-
-fn describe(error: &pgrx::pg_sys::panic::CaughtError) -> String {
-    use pgrx::pg_sys::panic::CaughtError;
-    let report = match error {
-        CaughtError::PostgresError(report)
-        | CaughtError::ErrorReport(report)
-        | CaughtError::RustPanic {
-            ereport: report, ..
-        } => report,
-    };
-    match report.detail() {
-        Some(detail) => format!("{}: {detail}", report.message()),
-        None => report.message().to_owned(),
-    }
 }
 
 /// Applies a tenant's event to the mirrors: `applied`, `stale`, `duplicate` or

@@ -43,11 +43,11 @@ COMMENT ON COLUMN @extschema@.webhook_secrets.secret IS 'The previous secret (wh
 COMMENT ON COLUMN @extschema@.webhook_secrets.id IS 'Identifier of the kept secret, unique within the webhook.';
 COMMENT ON COLUMN @extschema@.integrations.credentials IS 'Secret credentials as a JSON object (API keys, OAuth access and refresh tokens); never expose to clients. Written plain; stored as {"encrypted": "enc:v1:<key id>:..."} when marimo_erp.secret_key_file names a key.';
 
-CREATE TRIGGER webhooks_encrypt_secret BEFORE INSERT OR UPDATE OF secret ON @extschema@.webhooks
+CREATE TRIGGER webhooks_encrypt_secret BEFORE INSERT OR UPDATE OF secret, tenant_id, id ON @extschema@.webhooks
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('webhook', 'secret', 'tenant_id', 'id');
-CREATE TRIGGER webhook_secrets_encrypt_secret BEFORE INSERT OR UPDATE OF secret ON @extschema@.webhook_secrets
+CREATE TRIGGER webhook_secrets_encrypt_secret BEFORE INSERT OR UPDATE OF secret, tenant_id, webhook_id ON @extschema@.webhook_secrets
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('webhook', 'secret', 'tenant_id', 'webhook_id');
-CREATE TRIGGER integrations_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials ON @extschema@.integrations
+CREATE TRIGGER integrations_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials, tenant_id, id ON @extschema@.integrations
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('integration', 'credentials', 'tenant_id', 'id');
 
 -- security_invoker: operators (marimo_admin) read every row, as they may.
@@ -334,7 +334,7 @@ GRANT EXECUTE ON FUNCTION
 -- The platform account's credentials are a secret at rest like the others
 -- (owner: ('platform_stripe', id, id), the row has no tenant), encrypted on write
 -- and counted by secrets_at_rest, which the section above made before this table.
-CREATE TRIGGER platform_stripe_account_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials ON @extschema@.platform_stripe_account
+CREATE TRIGGER platform_stripe_account_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials, id ON @extschema@.platform_stripe_account
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('platform_stripe', 'credentials', 'id', 'id');
 CREATE OR REPLACE VIEW @extschema@.secrets_at_rest WITH (security_invoker = true) AS
 SELECT 'webhooks'::text AS table_name, 'secret'::text AS column_name,
@@ -381,6 +381,19 @@ ALTER TABLE @extschema@.sendgrid_contacts
     ADD CONSTRAINT sendgrid_contacts_suppressed_groups_check CHECK (
         pg_catalog.array_position(suppressed_groups, NULL) IS NULL),
     ADD CONSTRAINT sendgrid_contacts_asm_group_states_check CHECK (pg_catalog.jsonb_typeof(asm_group_states) = 'object');
+
+-- Contacts already bounced or reported as spam keep that suppression: their
+-- registers are filled from their status (as of their last update), or the
+-- first event that recomputes the status (a blocked bounce, an unsubscribe)
+-- would find no register to explain it and lower it. updated_at is left as it
+-- was, so the contact sync does not see them as changed.
+ALTER TABLE @extschema@.sendgrid_contacts DISABLE TRIGGER sendgrid_contacts_set_updated_at;
+UPDATE @extschema@.sendgrid_contacts
+   SET bounce_type = CASE WHEN status = 'bounced' THEN 'bounce' END,
+       bounced_at = CASE WHEN status = 'bounced' THEN updated_at END,
+       spam_reported_at = CASE WHEN status = 'spam_report' THEN updated_at END
+ WHERE status IN ('bounced', 'spam_report');
+ALTER TABLE @extschema@.sendgrid_contacts ENABLE TRIGGER sendgrid_contacts_set_updated_at;
 
 CREATE FUNCTION @extschema@."ingest_sendgrid_events"(
 	"integration" uuid,

@@ -187,8 +187,17 @@ def test_copied_envelope_does_not_decrypt(cluster, api):
     t1, t2 = api.tenant(), api.tenant()
     h1, _, _, stored1 = encrypted_hook(api, t1)
     h2, tag2, _, stored2 = encrypted_hook(api, t2)
-    # A superuser copies tenant 1's envelope into tenant 2's webhook.
-    api.db.rows("UPDATE webhooks SET secret = %s WHERE tenant_id = %s AND id = %s", (stored1, t2, h2))
+    # Copying tenant 1's envelope into tenant 2's webhook is refused on write...
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        api.db.rows("UPDATE webhooks SET secret = %s WHERE tenant_id = %s AND id = %s", (stored1, t2, h2))
+    assert stored_secret(api, t2, h2) == stored2, "a refused copy changed the row"
+    # ...and one that gets there anyway (a superuser with triggers off, as a
+    # restore with --disable-triggers loads rows) never decrypts for this row.
+    api.db.rows("SET session_replication_role = replica")
+    try:
+        api.db.rows("UPDATE webhooks SET secret = %s WHERE tenant_id = %s AND id = %s", (stored1, t2, h2))
+    finally:
+        api.db.rows("RESET session_replication_role")
     assert stored_secret(api, t2, h2) == stored1, "an envelope must be stored as written"
     event = api.emit(t2, "invoice.paid", {"n": 1})
     d = api.wait_status(t2, h2, event, "failed")
@@ -383,3 +392,27 @@ def test_credentials_are_written_whole(cluster, api):
                 (Jsonb({"api_key": "sk_test_merge", "extra": 1}), integration))
     new = api.db.value("SELECT credentials FROM integrations WHERE id = %s", (integration,))
     assert list(new) == ["encrypted"] and new != stored
+
+
+def test_upsert_keeping_the_proposed_rows_envelope_is_refused(cluster, api):
+    """INSERT ... ON CONFLICT DO UPDATE SET credentials = EXCLUDED.credentials: the
+    INSERT trigger sealed the value for the proposed row (a new id); stored on the
+    existing row it could never be opened, so it is refused (22023), and the
+    stored secret stays as it was. Writing the value in clear in the UPDATE works."""
+    tenant = api.tenant()
+    integration = api.db.value(
+        "INSERT INTO integrations (tenant_id, provider, name, credentials) VALUES (%s, 'stripe', 'upsert', %s)"
+        " RETURNING id", (tenant, Jsonb({"api_key": "sk_test_first"})))
+    stored = api.db.value("SELECT credentials FROM integrations WHERE id = %s", (integration,))
+    upsert = ("INSERT INTO integrations (tenant_id, provider, name, credentials) VALUES (%s, 'stripe', 'upsert', %s)"
+              " ON CONFLICT (tenant_id, provider, name) DO UPDATE SET credentials = {}")
+    with pytest.raises(psycopg.errors.InvalidParameterValue) as error:
+        api.db.rows(upsert.format("EXCLUDED.credentials"), (tenant, Jsonb({"api_key": "sk_test_second"})))
+    assert "does not belong to this row" in str(error.value), error.value
+    assert api.db.value("SELECT credentials FROM integrations WHERE id = %s", (integration,)) == stored
+    api.db.rows(upsert.format("%s"), (tenant, Jsonb({"api_key": "sk_test_second"}), Jsonb({"api_key": "sk_test_second"})))
+    new = api.db.value("SELECT credentials FROM integrations WHERE id = %s", (integration,))
+    assert list(new) == ["encrypted"] and new != stored
+    # A row holding a secret keeps its id: moving it would strand the envelope.
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        api.db.rows("UPDATE integrations SET id = gen_random_uuid() WHERE id = %s", (integration,))

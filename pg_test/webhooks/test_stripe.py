@@ -311,6 +311,48 @@ def test_application_only_for_its_tenant(stripe_cluster, db):
     assert db.value("SELECT count(*) FROM stripe_customers WHERE tenant_id = %s", (tenant_b,)) == 0
 
 
+def test_same_id_in_another_tenant_neither_shadows_nor_blocks(stripe_cluster, db):
+    """Integration ids are unique per tenant only: tenant B's row with tenant A's
+    integration id must not block A's ingestion, for A's application or an operator
+    acting for A; an operator without a tenant set is told the id is ambiguous."""
+    secret_a, secret_b = whsec(), whsec()
+    tenant_a, tenant_b = make_tenant(db), make_tenant(db)
+    integ = make_integration(db, tenant_a, secret_a)
+    make_integration(db, tenant_b, secret_b, integration=integ)
+    role = "stripe_app_" + uuid.uuid4().hex[:8]
+    db.rows(f"CREATE ROLE {role} IN ROLE marimo_app")
+    call = "SELECT * FROM ingest_stripe_event(%s, %s, %s)"
+    with connect(stripe_cluster) as conn:
+        conn.execute(f"SET ROLE {role}")
+        with conn.transaction():
+            conn.execute("SELECT set_tenant(%s)", (tenant_a,))
+            payload = json.dumps(customer_event("cus_Same1", int(time.time()), "customer.created"))
+            assert conn.execute(call, (integ, payload, sign(payload, secret_a))).fetchall()[0][2] == "applied"
+    with connect(stripe_cluster) as conn:
+        payload = json.dumps(customer_event("cus_Same2", int(time.time()), "customer.created"))
+        with pytest.raises(psycopg.Error) as error:
+            conn.execute(call, (integ, payload, sign(payload, secret_a)))
+        assert error.value.sqlstate == "22023" and "several tenants" in str(error.value), error.value
+        with conn.transaction():
+            conn.execute("SELECT set_tenant(%s)", (tenant_a,))
+            assert conn.execute(call, (integ, payload, sign(payload, secret_a))).fetchall()[0][2] == "applied"
+    assert db.value("SELECT count(*) FROM stripe_customers WHERE tenant_id = %s", (tenant_a,)) == 2
+    assert db.value("SELECT count(*) FROM stripe_customers WHERE tenant_id = %s", (tenant_b,)) == 0
+
+
+def test_disabled_integration_is_refused(stripe_cluster, db):
+    secret = whsec()
+    tenant = make_tenant(db)
+    integ = make_integration(db, tenant, secret)
+    db.rows("UPDATE integrations SET status = 'disabled' WHERE tenant_id = %s AND id = %s", (tenant, integ))
+    payload = json.dumps(customer_event("cus_Off1", int(time.time()), "customer.created"))
+    with connect(stripe_cluster) as conn:
+        with pytest.raises(psycopg.Error) as error:
+            conn.execute("SELECT * FROM ingest_stripe_event(%s, %s, %s)", (integ, payload, sign(payload, secret)))
+        assert error.value.sqlstate == "55000", error.value
+    assert db.value("SELECT count(*) FROM stripe_events WHERE tenant_id = %s", (tenant,)) == 0
+
+
 # ---------------------------------------------------------------------------
 # Order-proof: EVENTS events, thrice and shuffled == once and in order.
 

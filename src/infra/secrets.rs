@@ -45,7 +45,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode, Uuid};
 use sha2::{Digest, Sha256};
 
-use super::errors::raise;
+use super::errors::{raise, raise_with_hint};
 use super::gucs::{PREVIOUS_SECRET_KEY_FILE, SECRET_KEY_FILE};
 
 pgrx::extension_sql_file!(
@@ -624,8 +624,15 @@ fn encrypt_secret_column<'a>(
     };
     let sealed_json = match new.get_by_name::<JsonB>(column) {
         Ok(None) => return Ok(Some(new.into_owned())),
-        Ok(Some(JsonB(value))) if is_sealed_json(&value) || !value.is_object() => {
-            // An envelope stays; a non-object is left to the column's CHECK.
+        Ok(Some(JsonB(value))) if is_sealed_json(&value) => {
+            // An envelope stays, if it is this row's.
+            if let Some(envelope) = value.get(JSON_MEMBER).and_then(|v| v.as_str()) {
+                refuse_foreign_envelope(envelope, &owner, column);
+            }
+            return Ok(Some(new.into_owned()));
+        }
+        Ok(Some(JsonB(value))) if !value.is_object() => {
+            // A non-object is left to the column's CHECK.
             return Ok(Some(new.into_owned()));
         }
         Ok(Some(JsonB(value)))
@@ -662,6 +669,7 @@ fn encrypt_secret_column<'a>(
                 )),
             };
             if is_sealed_text(&text) {
+                refuse_foreign_envelope(&text, &owner, column);
                 return Ok(Some(owned));
             }
             if let Err(error) = owned.set_by_name(column, seal_text(&text, &owner, &key)) {
@@ -670,6 +678,25 @@ fn encrypt_secret_column<'a>(
         }
     }
     Ok(Some(owned))
+}
+
+/// Refuses (22023) an envelope written to a row it was not sealed for: one
+/// copied from another row, or left behind when an upsert's INSERT sealed the
+/// value for the proposed row (a new id) and its UPDATE kept that envelope on
+/// the existing row, or a row whose tenant or id changed. Stored, it could
+/// never be opened again. An envelope that cannot be checked here (no key, or
+/// another key: a restore onto a server without it) is let through as before.
+fn refuse_foreign_envelope(envelope: &str, owner: &Owner, column: &str) {
+    if let Err(SecretError::NotAuthentic { .. } | SecretError::Malformed { .. }) =
+        try_reveal_text(envelope, owner)
+    {
+        raise_with_hint(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("column \"{column}\" holds an encrypted secret that does not belong to this row ({owner})"),
+            "Write the secret in clear: it is encrypted for its row on write. An upsert should not copy \
+             EXCLUDED's secret column, and a row holding a secret keeps its tenant_id and id.",
+        )
+    }
 }
 
 #[cfg(test)]

@@ -6,17 +6,20 @@
 -- Owners (the envelope's associated data): a webhook's current and rotated-out
 -- secrets are bound to ('webhook', tenant_id, webhook id), so that
 -- rotate_webhook_secret() moves an envelope unchanged; credentials to
--- ('integration', tenant_id, id). Only an UPDATE of the secret column fires the
--- trigger: an UPDATE of other columns never touches the stored secret.
+-- ('integration', tenant_id, id). Only an UPDATE of the secret column or of the
+-- owner's columns fires the trigger: an UPDATE of other columns never touches
+-- the stored secret, and an envelope that is not the row's own (copied, kept
+-- by an upsert from its proposed row, or under a changed tenant_id or id) is
+-- refused rather than stored unreadable.
 
-CREATE TRIGGER webhooks_encrypt_secret BEFORE INSERT OR UPDATE OF secret ON @extschema@.webhooks
+CREATE TRIGGER webhooks_encrypt_secret BEFORE INSERT OR UPDATE OF secret, tenant_id, id ON @extschema@.webhooks
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('webhook', 'secret', 'tenant_id', 'id');
-CREATE TRIGGER webhook_secrets_encrypt_secret BEFORE INSERT OR UPDATE OF secret ON @extschema@.webhook_secrets
+CREATE TRIGGER webhook_secrets_encrypt_secret BEFORE INSERT OR UPDATE OF secret, tenant_id, webhook_id ON @extschema@.webhook_secrets
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('webhook', 'secret', 'tenant_id', 'webhook_id');
-CREATE TRIGGER integrations_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials ON @extschema@.integrations
+CREATE TRIGGER integrations_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials, tenant_id, id ON @extschema@.integrations
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('integration', 'credentials', 'tenant_id', 'id');
 -- The platform's Stripe account has no tenant: its envelope is bound to ('platform_stripe', id, id).
-CREATE TRIGGER platform_stripe_account_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials ON @extschema@.platform_stripe_account
+CREATE TRIGGER platform_stripe_account_encrypt_credentials BEFORE INSERT OR UPDATE OF credentials, id ON @extschema@.platform_stripe_account
     FOR EACH ROW EXECUTE FUNCTION @extschema@.encrypt_secret_column('platform_stripe', 'credentials', 'id', 'id');
 
 -- security_invoker: operators (marimo_admin) read every row, as they may.

@@ -58,10 +58,14 @@ const MOST_PAYLOAD_BYTES: usize = 1 << 20;
 /// The longest Stripe-Signature header accepted.
 const MOST_HEADER_BYTES: usize = 8192;
 
+// Ids are unique per tenant only: with a tenant set (always, for applications)
+// the lookup is that tenant's, so another tenant's row with the same id can
+// neither shadow nor block it.
 const INTEGRATION: &str = "
-    SELECT i.tenant_id, i.provider, i.credentials::pg_catalog.text
+    SELECT i.tenant_id, i.provider, i.credentials::pg_catalog.text, i.status
       FROM @extschema@.integrations i
      WHERE i.id OPERATOR(pg_catalog.=) $1
+       AND ($2::pg_catalog.uuid IS NULL OR i.tenant_id OPERATOR(pg_catalog.=) $2)
      LIMIT 2";
 
 const SEEN: &str = "
@@ -104,24 +108,42 @@ fn ingest_stripe_event(
     let integration = required(integration, "integration");
     let (payload, header, tolerance) = arguments(payload, stripe_signature, tolerance);
     let who = caller();
+    let scope = current_tenant();
+    if who == Caller::Application && scope.is_none() {
+        not_current_tenant(integration);
+    }
     let row = with_owner_privileges(|| {
-        stable_rows(INTEGRATION, &[integration.into()], |row| {
+        stable_rows(INTEGRATION, &[integration.into(), scope.into()], |row| {
             Ok((
                 row.get::<Uuid>(1)?,
                 row.get::<String>(2)?.unwrap_or_default(),
                 row.get::<String>(3)?.unwrap_or_default(),
+                row.get::<String>(4)?.unwrap_or_default(),
             ))
         })
     });
-    let (tenant, provider, credentials) = match row.as_slice() {
-        [(Some(tenant), provider, credentials)] => (*tenant, provider.clone(), credentials.clone()),
+    let (tenant, provider, credentials, status) = match row.as_slice() {
+        [(Some(tenant), provider, credentials, status)] => (
+            *tenant,
+            provider.clone(),
+            credentials.clone(),
+            status.clone(),
+        ),
         _ if who == Caller::Application => not_current_tenant(integration),
+        [_, _, ..] => raise_with_hint(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("argument \"integration\": {integration} is an integration of several tenants"),
+            "Call set_tenant() with the integration's tenant first, in the same transaction.",
+        ),
         _ => invalid_argument(format!(
             "argument \"integration\": integration {integration} does not exist"
         )),
     };
-    if who == Caller::Application && current_tenant() != Some(tenant) {
-        not_current_tenant(integration);
+    if status == "disabled" {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("integration {integration} is disabled"),
+        );
     }
     authorize_tenant(tenant, true);
     if provider != "stripe" {

@@ -2,8 +2,11 @@
 -- columns of the tenant it names, only when the event is later in Stripe's
 -- order than the state tenant_stripe_billing says the tenant holds.
 -- The tenant: the one whose stripe_subscription_id is the event's subscription,
--- else the one whose stripe_customer_id is its customer and that has no
--- subscription yet (it then takes this one).
+-- else the one whose stripe_customer_id is its customer (a tenant that cancels
+-- and subscribes again has a new subscription under the same customer). Its
+-- billing follows the latest event, in Stripe's order, of any subscription of
+-- its customer: an older event of a replaced subscription is stale, whatever
+-- the order it arrives in.
 --   $1 sub_ id, $2 cus_ id, $3 status, $4 price lookup key (or metadata plan),
 --   $5 plan (a valid tenants.plan; NULL when the price names none), $6 trial end (Unix s),
 --   $7 event created (Unix s), $8 rank, $9 event id.
@@ -12,8 +15,7 @@
 -- result depend on which events came before), or no row when no tenant matches.
 WITH tenant AS (
     SELECT t.id FROM @extschema@.tenants t
-     WHERE t.stripe_subscription_id = $1
-        OR (t.stripe_customer_id = $2 AND t.stripe_subscription_id IS NULL)
+     WHERE t.stripe_subscription_id = $1 OR t.stripe_customer_id = $2
      ORDER BY (t.stripe_subscription_id IS NOT DISTINCT FROM $1) DESC
      LIMIT 1
 ), state AS (
@@ -26,9 +28,7 @@ WITH tenant AS (
         stripe_subscription_id = EXCLUDED.stripe_subscription_id, status = EXCLUDED.status,
         price_lookup_key = EXCLUDED.price_lookup_key, event_created_at = EXCLUDED.event_created_at,
         event_rank = EXCLUDED.event_rank, event_id = EXCLUDED.event_id
-     -- A tenant moved to another subscription starts that one's order afresh.
-     WHERE b.stripe_subscription_id <> EXCLUDED.stripe_subscription_id
-        OR (b.event_created_at, b.event_rank, b.event_id COLLATE pg_catalog."C")
+     WHERE (b.event_created_at, b.event_rank, b.event_id COLLATE pg_catalog."C")
          < (EXCLUDED.event_created_at, EXCLUDED.event_rank, EXCLUDED.event_id COLLATE pg_catalog."C")
     RETURNING b.tenant_id
 ), billed AS (

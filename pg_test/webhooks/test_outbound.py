@@ -271,6 +271,23 @@ def test_no_api_key_fails_without_sending(db, out_receiver):
     assert len(p.logs()) == 1
 
 
+def test_credentials_the_server_has_no_key_for_wait_for_a_retry(db, out_receiver):
+    """Encrypted credentials and no key on this server (a key file being replaced, a
+    reload not yet seen): the request is not sent and waits for its retry rather
+    than failing for good; once the attempts run out it fails."""
+    p = Provider(db, out_receiver)
+    # This cluster has no key, so the trigger stores the envelope as written.
+    db.rows("UPDATE integrations SET credentials = %s WHERE tenant_id = %s AND id = %s",
+            (Jsonb({"encrypted": "enc:v1:0123456789abcdef:" + "A" * 48}), p.tenant, p.integration))
+    p.contact("ida@acme.example")
+    assert p.sync(max_attempts=2) == 1
+    (row,) = p.wait_finished(count=1)
+    assert row["status"] == "failed" and row["attempts"] == 2, row
+    assert "(will retry)" in row["last_error"] and "secret_key_file" in row["last_error"], row
+    assert p.received() == []
+    assert len(p.logs()) == 2, "each attempt is one log row"
+
+
 def test_enqueue_mail_send_for_operators(db, out_receiver):
     p = Provider(db, out_receiver)
     mail = {"personalizations": [{"to": [{"email": "ops@acme.example"}]}],

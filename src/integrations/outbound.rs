@@ -27,7 +27,7 @@ use crate::infra::guard::PinnedSearchPath;
 use crate::infra::gucs::{WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_TIMEOUT_MS};
 use crate::infra::http::{self, ProviderOutcome, Queue, Request, Response};
 use crate::infra::installation;
-use crate::infra::secrets::{try_reveal_json, Owner};
+use crate::infra::secrets::{try_reveal_json, Owner, SecretError};
 use crate::infra::spi::with_schema;
 use crate::infra::wake::wake_at_commit;
 use crate::integrations::CREDENTIALS_SCOPE;
@@ -105,6 +105,9 @@ impl Queue for ProviderRequests {
 }
 
 const CLAIM: &str = include_str!("queries/claim_requests.sql");
+/// How a request that was not sent for a passing reason (the server's key)
+/// starts its error: it is retried on its schedule, not failed.
+const RETRY_LATER: &str = "(will retry) ";
 const RECORD: &str = include_str!("queries/record_requests.sql");
 
 /// The provider's real API base, when the integration's config names none.
@@ -223,8 +226,19 @@ fn claim(limit: usize) -> Vec<(Uuid, Request)> {
         let revealed = serde_json::from_str::<serde_json::Value>(&credentials)
             .map_err(|e| format!("the integration's credentials are not JSON: {e}"))
             .and_then(|c| {
-                try_reveal_json(c, &owner)
-                    .map_err(|e| format!("the integration's credentials cannot be read: {e}"))
+                try_reveal_json(c, &owner).map_err(|e| {
+                    // The server's key missing or not the one the secret needs
+                    // (a key file being replaced, a reload not yet seen) can
+                    // pass: those wait for a retry. A secret that does not
+                    // authenticate never will.
+                    let when = match e {
+                        SecretError::KeyFile { .. }
+                        | SecretError::NoKey { .. }
+                        | SecretError::WrongKey { .. } => RETRY_LATER,
+                        _ => "",
+                    };
+                    format!("{when}the integration's credentials cannot be read: {e}")
+                })
             });
         let (api_key, reveal_problem) = match revealed {
             Ok(c) => (
@@ -327,12 +341,17 @@ fn record(rows: &[(Uuid, InFlight, Response)]) {
     let mut url = Vec::new();
     for (request, flight, response) in rows {
         let key = flight.api_key.as_deref();
-        let (kind, wait) = if response
+        let unsent = response
             .error
             .as_deref()
-            .is_some_and(|e| e.starts_with("not sent:"))
-        {
-            ("failed", 0.0)
+            .and_then(|e| e.strip_prefix("not sent: "));
+        let (kind, wait) = if let Some(problem) = unsent {
+            if problem.starts_with(RETRY_LATER) {
+                let base = http::scheduled_delay(&flight.schedule, flight.attempt as usize);
+                ("retry", base.min(http::MAX_RETRY_DELAY).as_secs_f64())
+            } else {
+                ("failed", 0.0)
+            }
         } else {
             let base = http::scheduled_delay(&flight.schedule, flight.attempt as usize);
             match http::classify_provider(response, base, http::jitter()) {

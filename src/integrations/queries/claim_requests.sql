@@ -30,8 +30,13 @@ WITH due AS (
            last_attempt_at = pg_catalog.now(),
            next_attempt_at = NULL,
            lease_token = pg_catalog.gen_random_uuid(),
+           -- The request's own timeout, plus the longest a claimed request can
+           -- wait in the worker for a sending thread (one webhook delivery at
+           -- the maximum timeout: the worker holds at most twice as many jobs
+           -- as threads), plus 30 s: a lease never lapses while it is still
+           -- waiting to be sent, which would send it twice.
            lease_expires_at = pg_catalog.now()
-               + pg_catalog.make_interval(secs => LEAST(q.timeout_ms, $2) / 1000.0 + 30)
+               + pg_catalog.make_interval(secs => LEAST(q.timeout_ms, $2) / 1000.0 + $2 / 1000.0 + 30)
       FROM candidates c
      WHERE q.tenant_id = c.tenant_id AND q.id = c.id
        AND ((q.status = 'pending' AND q.attempts < q.max_attempts)

@@ -45,9 +45,12 @@ WITH r AS (
       FROM done d
      WHERE d.status = 'succeeded' AND d.operation = 'contacts.upsert'
        AND c.tenant_id = d.tenant_id
+       -- Only the elements that are uuids: a context an operator wrote by hand
+       -- must not make this statement, and with it the whole batch's record, fail.
        AND c.id IN (SELECT x::uuid FROM pg_catalog.jsonb_array_elements_text(
                         CASE WHEN pg_catalog.jsonb_typeof(d.context -> 'sendgrid_contacts') = 'array'
-                             THEN d.context -> 'sendgrid_contacts' ELSE '[]'::jsonb END) x)
+                             THEN d.context -> 'sendgrid_contacts' ELSE '[]'::jsonb END) x
+                     WHERE x OPERATOR(pg_catalog.~*) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
        AND c.updated_at <= d.created_at
     RETURNING 1
 ), summary AS (

@@ -361,7 +361,21 @@ fn parse(payload: &str) -> Event {
             "argument \"payload\": the event's id and type must be 1 to 255 bytes long",
         );
     }
+    if escapes_nul(payload) {
+        // jsonb, where the inbox keeps the payload, cannot hold U+0000: refused
+        // here, clearly, rather than failing later with nothing logged.
+        invalid_argument(
+            "argument \"payload\" holds \\u0000, which the inbox (jsonb) cannot store",
+        );
+    }
     event
+}
+
+/// Whether JSON text holds the escape `\u0000` (a backslash run of odd length
+/// before `u0000`; an even run is escaped backslashes followed by text).
+fn escapes_nul(json: &str) -> bool {
+    json.match_indices("u0000")
+        .any(|(at, _)| json[..at].bytes().rev().take_while(|b| *b == b'\\').count() % 2 == 1)
 }
 
 /// Applies a tenant's event to the mirrors: `applied`, `stale`, `duplicate` or
@@ -557,4 +571,17 @@ fn apply_platform(event: &Event) -> Result<String, String> {
         ));
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::escapes_nul;
+
+    #[test]
+    fn only_an_unescaped_u0000_escape_is_a_nul() {
+        assert!(escapes_nul(r#"{"name": "a\u0000b"}"#));
+        assert!(escapes_nul(r#"{"name": "\\\u0000"}"#));
+        assert!(!escapes_nul(r#"{"name": "a\\u0000b"}"#));
+        assert!(!escapes_nul(r#"{"name": "u0000", "n": "\u0001"}"#));
+    }
 }

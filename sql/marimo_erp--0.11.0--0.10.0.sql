@@ -15,6 +15,21 @@ DROP TABLE @extschema@.integration_requests;
 -- contacts keep their rows and their status; the details behind the status
 -- (bounce type and reason, spam report time, groups, last event) go with their columns.
 SELECT @extschema@.assert_no_data_loss('0.10.0', ARRAY['sendgrid_events']);
+-- A contact's unsubscribes from suppression groups exist only in these columns
+-- (0.10.0 has no place for them) and are the recipient's choice: refuse, as for
+-- a table holding rows, unless the DBA allows the loss.
+DO $rollback$
+BEGIN
+    IF NOT COALESCE(pg_catalog.current_setting('marimo_erp.allow_data_loss', true), 'off')
+               OPERATOR(pg_catalog.=) ANY (ARRAY['on', 'true', 'yes', '1'])
+       AND EXISTS (SELECT FROM @extschema@.sendgrid_contacts c
+                    WHERE c.suppressed_groups OPERATOR(pg_catalog.<>) '{}'::integer[]) THEN
+        RAISE EXCEPTION 'rolling marimo_erp back to 0.10.0 would drop the suppression groups contacts unsubscribed from (sendgrid_contacts.suppressed_groups)'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Back the rows up first, then SET marimo_erp.allow_data_loss = on in this session to proceed.';
+    END IF;
+END
+$rollback$;
 -- Out of the extension first, which also takes it out of pg_extension_config_dump's list.
 ALTER EXTENSION marimo_erp DROP TABLE @extschema@.sendgrid_events;
 DROP TABLE @extschema@.sendgrid_events;

@@ -18,7 +18,8 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from test_delivery import Cluster, Receiver, wait_for, GRACE  # noqa: F401  (shared helpers)
+import test_delivery
+from test_delivery import Receiver, wait_for, GRACE  # noqa: F401  (shared helpers)
 
 APP_ROLE = "outbound_app"
 FAST = "{1 second}"
@@ -34,9 +35,8 @@ def out_receiver():
 
 
 def _start(name, port, dbname, conf):
-    cluster = Cluster(name, port, dbname, conf)
+    cluster = test_delivery._cluster_fixture(name, port, dbname, conf)
     try:
-        cluster.start()
         cluster.db.rows(f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN IN ROLE marimo_app;"
                         " EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     except Exception:

@@ -14,7 +14,9 @@
 //!    copying a database the seed's migrations built into the extension;
 //!    `keyring`: secrets at rest across the domains that hold them (webhooks,
 //!    integrations): the triggers that encrypt them, key rotation, their state;
-//!    above the domains because it touches tables of several of them.
+//!    above the domains because it touches tables of several of them;
+//!    `reports`: scheduled reports run, rendered and delivered, above the
+//!    domains because a run uses analytics, webhooks and integrations.
 //!
 //! Each room's SQL (tables, comments, grants, policies) is a `.sql` file beside
 //! its Rust, pulled into the generated install script with `extension_sql_file!`;
@@ -41,6 +43,7 @@ mod webhooks;
 mod adoption;
 mod compat;
 mod keyring;
+mod reports;
 
 ::pgrx::pg_module_magic!(name, version);
 

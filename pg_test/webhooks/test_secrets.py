@@ -333,7 +333,7 @@ def test_rollback_refuses_without_the_key_and_update_without_key_says_how(cluste
     admin.close()
     db = Db(cluster, "secrets_rollback").connect()
     try:
-        db.rows("CREATE EXTENSION marimo_erp")
+        db.rows("CREATE EXTENSION marimo_erp VERSION '0.11.0'")
         t = db.value("INSERT INTO tenants (slug, name) VALUES ('rb', 'rb') RETURNING id")
         secret = new_secret()
         hook = db.value("SELECT create_webhook(%s, 'http://127.0.0.1:9/x', '{*}', %s)", (t, secret))

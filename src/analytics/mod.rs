@@ -2,6 +2,8 @@
 //! Plain tables; the application runs the saved queries, the extension keeps them
 //! tenant-scoped, searchable (`search`) and counted by `check_tenant_limit`.
 
+pub mod sandbox;
+pub mod schedule;
 mod search;
 
 pgrx::extension_sql_file!(

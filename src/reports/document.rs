@@ -269,4 +269,16 @@ mod tests {
         assert_eq!(cell_text(&json!("a,b")), "a,b");
         assert_eq!(cell_text(&json!({"k": [1]})), "{\"k\":[1]}");
     }
+
+    #[test]
+    fn numbers_keep_their_digits() {
+        // serde_json's arbitrary_precision: a numeric from a jsonb is not rounded through f64.
+        let row: Value =
+            serde_json::from_str("[12.50, 12345678901234567890.123456789, -0.1, 1e2]").unwrap();
+        let texts: Vec<String> = row.as_array().unwrap().iter().map(cell_text).collect();
+        assert_eq!(
+            texts,
+            ["12.50", "12345678901234567890.123456789", "-0.1", "1e2"]
+        );
+    }
 }

@@ -20,7 +20,7 @@ mod xlsx;
 pgrx::extension_sql_file!(
     "../render.sql",
     name = "report_render",
-    requires = [render_analytics_result]
+    requires = ["tenancy", render_analytics_result]
 );
 
 /// The formats `scheduled_reports.format` allows.

@@ -115,6 +115,8 @@ fn width(bytes: &[u8], size: f32, font: Name) -> f32 {
 
 /// `bytes` cut with "…" to fit in `room` points.
 pub fn fit(bytes: &[u8], size: f32, font: Name, room: f32) -> Vec<u8> {
+    // A hundredth of a point of slack: a column as wide as its widest cell keeps it whole.
+    let room = room + 0.01;
     if width(bytes, size, font) <= room {
         return bytes.to_vec();
     }
@@ -175,10 +177,9 @@ impl Pages {
         }
     }
 
+    /// `bytes` at (x, y). An empty text is still shown (nothing is seen): it marks a
+    /// cell, so a row of NULLs is a row to a reader too.
     fn text(&mut self, font: Name, size: f32, x: f32, y: f32, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
         self.page.begin_text();
         self.page.set_font(font, size);
         self.page.set_text_matrix([1.0, 0.0, 0.0, 1.0, x, y]);
@@ -190,7 +191,9 @@ impl Pages {
     fn line(&mut self, font: Name, size: f32, text: &str, advance: f32) {
         self.room(advance);
         let bytes = fit(&win_ansi(text), size, font, PAGE_WIDTH - 2.0 * MARGIN);
-        self.text(font, size, MARGIN, self.y - size, &bytes);
+        if !bytes.is_empty() {
+            self.text(font, size, MARGIN, self.y - size, &bytes);
+        }
         self.y -= advance;
     }
 

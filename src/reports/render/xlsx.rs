@@ -5,8 +5,9 @@
 //!   `Sheet <n>` for an empty name, " (2)", " (3)"... for a name already taken (Excel
 //!   compares them case-insensitively; the reserved "History" counts as taken).
 //! - Row 1 is the header row, in bold, frozen; then one row per result row. A JSON
-//!   number is a number cell when it is exactly a double (so Excel computes with it),
-//!   else (more digits than a double holds) a text cell with its exact digits; booleans
+//!   number is a number cell when a double holds it exactly as written (`12.50` is
+//!   the number 12.5, so Excel computes with it), else (more digits than a double
+//!   holds) a text cell with its exact digits; booleans
 //!   are boolean cells; NULL is an empty cell; every other value is a text cell
 //!   (timestamps as the result wrote them). Text longer than Excel's 32,767 characters
 //!   is cut with "…".
@@ -70,19 +71,44 @@ fn cut(text: &str) -> String {
     }
 }
 
-/// The double that `number` is exactly (same digits when written back), if any.
+/// `text` (a JSON number) as (negative, significant digits, exponent) with
+/// value = 0.digits × 10^exponent, no leading or trailing zero digit; zero is ("", 0).
+fn canonical(text: &str) -> Option<(bool, String, i64)> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(at) => (&rest[..at], rest[at + 1..].parse::<i64>().ok()?),
+        None => (rest, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !whole
+        .bytes()
+        .chain(fraction.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let digits = format!("{whole}{fraction}");
+    let leading = digits.len() - digits.trim_start_matches('0').len();
+    let significant = digits.trim_matches('0').to_owned();
+    if significant.is_empty() {
+        return Some((false, String::new(), 0));
+    }
+    let exponent = exponent + whole.len() as i64 - leading as i64;
+    Some((negative, significant, exponent))
+}
+
+/// The double that holds `number` exactly as written (its shortest form has the same
+/// decimal value: `12.50` and `0.1` do, a 20-digit integer does not), if any.
 fn exact_double(number: &serde_json::Number) -> Option<f64> {
     let value = number.as_f64()?;
     if !value.is_finite() {
         return None;
     }
-    if let Some(i) = number.as_i64() {
-        return (i.unsigned_abs() <= (1u64 << 53)).then_some(value);
-    }
-    if let Some(u) = number.as_u64() {
-        return (u <= (1u64 << 53)).then_some(value);
-    }
-    Some(value)
+    let written = canonical(&number.to_string())?;
+    (canonical(&format!("{value:e}"))? == written).then_some(value)
 }
 
 fn write_cell(
@@ -211,6 +237,12 @@ mod tests {
         assert_eq!(exact_double(&n("42")), Some(42.0));
         assert_eq!(exact_double(&n("-2.5")), Some(-2.5));
         assert_eq!(exact_double(&n("12345678901234567890")), None);
+        assert_eq!(exact_double(&n("12.50")), Some(12.5));
+        assert_eq!(exact_double(&n("0.1")), Some(0.1));
+        assert_eq!(exact_double(&n("0.10000000000000000001")), None);
+        assert_eq!(exact_double(&n("1e2")), Some(100.0));
+        assert_eq!(exact_double(&n("0")), Some(0.0));
+        assert_eq!(exact_double(&n("9007199254740993")), None);
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //!   when they all fit, else the narrow ones keep theirs and the wide ones share
 //!   what remains equally. A cell wider than its column is cut with "…" (so with
 //!   very many columns most cells show little).
-//! - Content streams are not compressed (no compression crate in the build).
-use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+//! - Content streams are deflated (FlateDecode, flate2).
+use std::io::Write;
+
+use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::reports::document::{cell_text, ReportDocument};
 
@@ -271,6 +273,14 @@ pub fn render(document: &ReportDocument) -> Vec<u8> {
     write(document, pages.done)
 }
 
+/// `data` in zlib format, for a FlateDecode stream.
+fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}
+
 fn write(document: &ReportDocument, contents: Vec<Content>) -> Vec<u8> {
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);
@@ -316,7 +326,8 @@ fn write(document: &ReportDocument, contents: Vec<Content>) -> Vec<u8> {
             .pair(BOLD, fonts[1])
             .pair(OBLIQUE, fonts[2]);
         page.finish();
-        pdf.stream(content_id, &content.finish());
+        pdf.stream(content_id, &deflate(&content.finish()))
+            .filter(Filter::FlateDecode);
     }
     pdf.finish()
 }
@@ -324,6 +335,26 @@ fn write(document: &ReportDocument, contents: Vec<Content>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The file with every FlateDecode stream inflated in place, as text.
+    fn inflated(bytes: &[u8]) -> String {
+        use std::io::Read;
+        let mut out = String::new();
+        let mut rest = bytes;
+        while let Some(at) = rest.windows(10).position(|w| w == b">>\nstream\n") {
+            out.push_str(&String::from_utf8_lossy(&rest[..at]));
+            rest = &rest[at + 10..];
+            let end = rest.windows(10).position(|w| w == b"\nendstream").unwrap();
+            let mut plain = String::new();
+            flate2::read::ZlibDecoder::new(&rest[..end])
+                .read_to_string(&mut plain)
+                .ok();
+            out.push_str(&plain);
+            rest = &rest[end..];
+        }
+        out.push_str(&String::from_utf8_lossy(rest));
+        out
+    }
 
     #[test]
     fn encoding() {
@@ -352,7 +383,8 @@ mod tests {
         doc.sections[0].rows = vec![row; 100];
         let bytes = render(&doc);
         assert!(bytes.starts_with(b"%PDF-"));
-        let text = String::from_utf8_lossy(&bytes);
+        assert!(String::from_utf8_lossy(&bytes).contains("/FlateDecode"));
+        let text = inflated(&bytes);
         assert!(text.contains("(Page 1 of 3)"));
         assert!(text.contains("(Page 3 of 3)"));
         // The header row once per page of the table.

@@ -14,13 +14,14 @@
 //! - Excel holds 1,048,576 rows: at most 1,048,575 result rows per sheet. A section
 //!   with more is cut there and noted as truncated.
 //! - Notes are in italic: a failed widget's sheet has only `Error: ...` in A1; a
-//!   truncated section's note is in column A two rows below its last row.
+//!   truncated section's note is in column A two rows below its last row (beside the
+//!   header row, after the last column, when the sheet is full).
 //! - Columns beyond Excel's 16,384 are left out (a section never has so many: a
 //!   PostgreSQL result has at most 1,664 columns).
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 use serde_json::Value;
 
-use crate::reports::document::{cell_text, ReportDocument};
+use crate::reports::document::{cell_text, ReportDocument, Section};
 
 /// Excel's rows per sheet, the header row included.
 const EXCEL_ROWS: usize = 1_048_576;
@@ -137,7 +138,29 @@ fn write_cell(
     Ok(())
 }
 
+/// How many of `section`'s rows a sheet of at most `most_rows` shows, and its note
+/// when the row cap or the sheet cut the result short.
+fn rows_and_note(section: &Section, most_rows: usize) -> (usize, Option<String>) {
+    let shown = section.rows.len().min(most_rows);
+    let note = if shown < section.rows.len() {
+        Some(format!(
+            "Truncated: the result had more rows than a worksheet holds; only the first {shown} are shown."
+        ))
+    } else {
+        section.truncation_note()
+    };
+    (shown, note)
+}
+
 fn build(document: &ReportDocument) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    build_with(document, MOST_DATA_ROWS)
+}
+
+/// The workbook with at most `most_rows` result rows per sheet (MOST_DATA_ROWS; less in tests).
+fn build_with(
+    document: &ReportDocument,
+    most_rows: usize,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let italic = Format::new().set_italic();
@@ -161,29 +184,20 @@ fn build(document: &ReportDocument) -> Result<Vec<u8>, rust_xlsxwriter::XlsxErro
             sheet.set_column_width(col as u16, width)?;
         }
         sheet.set_freeze_panes(1, 0)?;
-        let shown = section.rows.len().min(MOST_DATA_ROWS);
+        let (shown, note) = rows_and_note(section, most_rows);
         for (r, row) in section.rows.iter().take(shown).enumerate() {
             for (col, value) in row.iter().take(columns).enumerate() {
                 write_cell(sheet, (r + 1) as u32, col as u16, value)?;
             }
         }
-        let truncated = section.truncated || shown < section.rows.len();
-        if truncated && shown + 3 <= EXCEL_ROWS {
-            let note =
-                format!(
-                "Truncated: the result had more rows than {}; only the first {shown} are shown.",
-                if shown < section.rows.len() { "a worksheet holds" } else { "the row cap" }
-            );
-            sheet.write_string_with_format((shown + 2) as u32, 0, note, &italic)?;
-        } else if truncated {
-            // No row left below the table: the note goes beside the header row.
-            let note = format!("Truncated: only the first {shown} rows are shown.");
-            sheet.write_string_with_format(
-                0,
-                columns.min(EXCEL_COLUMNS - 1) as u16,
-                note,
-                &italic,
-            )?;
+        if let Some(note) = note {
+            if shown + 3 <= EXCEL_ROWS {
+                sheet.write_string_with_format((shown + 2) as u32, 0, note, &italic)?;
+            } else {
+                // No row left below the table: the note goes beside the header row.
+                let col = columns.min(EXCEL_COLUMNS - 1) as u16;
+                sheet.write_string_with_format(0, col, note, &italic)?;
+            }
         }
     }
     workbook.save_to_buffer()
@@ -243,6 +257,25 @@ mod tests {
         assert_eq!(exact_double(&n("1e2")), Some(100.0));
         assert_eq!(exact_double(&n("0")), Some(0.0));
         assert_eq!(exact_double(&n("9007199254740993")), None);
+    }
+
+    #[test]
+    fn a_sheet_cut_at_its_row_limit_is_noted() {
+        let mut doc = crate::reports::render::sample::document();
+        let section = &mut doc.sections[0];
+        section.truncated = false;
+        assert_eq!(rows_and_note(section, 3), (3, None));
+        let (shown, note) = rows_and_note(section, 2);
+        assert_eq!(shown, 2);
+        assert!(note
+            .unwrap()
+            .contains("more rows than a worksheet holds; only the first 2 are shown"));
+        section.truncated = true;
+        assert!(rows_and_note(section, 3)
+            .1
+            .unwrap()
+            .contains("than the row cap; only the first 3"));
+        build_with(&doc, 2).unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@
 -- == Report runs: the runner, run history and delivery ==
 
 -- == Report files: csv, json, html, xlsx and pdf ==
+DROP FUNCTION @extschema@.render_analytics_result(jsonb, text, text);
 
 -- == Report schedules: five-field cron in each report's time zone ==
 

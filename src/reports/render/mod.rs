@@ -1,9 +1,27 @@
-//! Report files: a `ReportDocument` written as csv, json, html, xlsx or pdf.
+//! Report files: a `ReportDocument` written as csv, json, html, xlsx or pdf
+//! (one module per format), and the SQL function `render_analytics_result`
+//! (`function`), whose grants and comment are in `../render.sql`.
 //!
-//! SCAFFOLDING: the interface the report runner builds on. The body below is a
-//! placeholder (JSON for every format) that the render part replaces.
+//! Every format shows each section as a table, header row first, every row, each
+//! value as run_analytics_query gave it (`document::cell_text`: NULL empty,
+//! booleans `true`/`false`, numbers and timestamps as written), a note when a
+//! section was truncated by the row cap, and a failed dashboard widget's error.
+//! The limits of each format are in its module and in README ("Report files").
 #![allow(dead_code)] // SCAFFOLDING: unused until the report runner lands; remove then.
 use super::document::ReportDocument;
+
+mod csv;
+mod function;
+mod html;
+mod json;
+mod pdf;
+mod xlsx;
+
+pgrx::extension_sql_file!(
+    "../render.sql",
+    name = "report_render",
+    requires = ["tenancy", render_analytics_result]
+);
 
 /// The formats `scheduled_reports.format` allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,16 +56,72 @@ pub struct Rendered {
 
 /// `document` written in `format`.
 pub fn render(format: Format, document: &ReportDocument) -> Rendered {
-    let _ = format;
-    let sections: Vec<serde_json::Value> = document
-        .sections
-        .iter()
-        .map(|s| serde_json::json!({"heading": s.heading, "columns": s.columns, "rows": s.rows}))
-        .collect();
-    let body = serde_json::json!({"title": document.title, "sections": sections});
-    Rendered {
-        content: body.to_string().into_bytes(),
-        content_type: "application/json",
-        extension: "json",
+    match format {
+        Format::Csv => Rendered {
+            content: csv::render(document),
+            content_type: "text/csv; charset=utf-8",
+            extension: "csv",
+        },
+        Format::Json => Rendered {
+            content: json::render(document),
+            content_type: "application/json",
+            extension: "json",
+        },
+        Format::Html => Rendered {
+            content: html::render(document),
+            content_type: "text/html; charset=utf-8",
+            extension: "html",
+        },
+        Format::Xlsx => Rendered {
+            content: xlsx::render(document),
+            content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            extension: "xlsx",
+        },
+        Format::Pdf => Rendered {
+            content: pdf::render(document),
+            content_type: "application/pdf",
+            extension: "pdf",
+        },
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sample {
+    use crate::reports::document::{ReportDocument, Section};
+    use serde_json::json;
+
+    /// A document with the awkward values every format must keep.
+    pub fn document() -> ReportDocument {
+        ReportDocument {
+            title: "Sales <&> \"Q1\"".into(),
+            generated_at: "2026-12-01T20:00:00Z".into(),
+            sections: vec![
+                Section {
+                    heading: "Orders".into(),
+                    columns: vec!["id".into(), "note".into(), "ok".into(), "at".into()],
+                    rows: vec![
+                        vec![
+                            json!(1),
+                            json!("a, \"b\"\nc\td"),
+                            json!(true),
+                            json!("2026-01-01T10:00:00+00:00"),
+                        ],
+                        vec![json!(-2.5), json!("=SUM(A1)"), json!(null), json!(null)],
+                        vec![json!(3), json!("<b>&'é€✓"), json!(false), json!("")],
+                    ],
+                    truncated: true,
+                    error: None,
+                },
+                Section {
+                    heading: "Broken".into(),
+                    columns: vec![],
+                    rows: vec![],
+                    truncated: false,
+                    error: Some(
+                        "canceling statement due to statement timeout (SQLSTATE 57014)".into(),
+                    ),
+                },
+            ],
+        }
     }
 }

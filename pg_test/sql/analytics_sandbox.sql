@@ -126,17 +126,81 @@ EXCEPTION WHEN OTHERS OR query_canceled THEN
 END $$;
 GRANT EXECUTE ON FUNCTION sbx_run(text, jsonb, int, uuid) TO PUBLIC;
 
--- The same checks for the superuser, an operator and an application role
--- (with its session's tenant).
-\set ON_ERROR_STOP 1
-\set who postgres
-\ir analytics_sandbox_checks.psql
-\set who sbx_operator
-\ir analytics_sandbox_checks.psql
+-- Every rule, one line each, as the calling role (run below as the superuser,
+-- an operator and an application role).
+CREATE FUNCTION sbx_checks() RETURNS TABLE (n int, rule text, result text) LANGUAGE sql AS $f$
+    SELECT * FROM (VALUES
+        (1, 'own rows (tables, joins, views)', sbx_run('01')),
+        (2, 'own rows (tables, joins, views)', sbx_run('02')),
+        (3, 'own rows (tables, joins, views)', sbx_run('03')),
+        (4, 'own rows (tables, joins, views)', sbx_run('27')),
+        (5, 'own rows (tables, joins, views)', sbx_run('f1', tenant => '5a000000-0000-4000-8000-00000000000b')),
+        (6, 'no secret', sbx_run('04')),
+        (7, 'no secret', sbx_run('05')),
+        (8, 'no secret', sbx_run('06')),
+        (9, 'no secret', sbx_run('07')),
+        (10, 'one query statement', sbx_run('08')),
+        (11, 'one query statement', sbx_run('09')),
+        (12, 'one query statement', sbx_run('30')),
+        (13, 'one query statement', sbx_run('31')),
+        (14, 'one query statement', sbx_run('28')),
+        (15, 'one query statement', sbx_run('29')),
+        (16, 'no write', sbx_run('10')),
+        (17, 'no write', sbx_run('11')),
+        (18, 'no write', sbx_run('12')),
+        (19, 'no write', sbx_run('13')),
+        (20, 'no write', sbx_run('14')),
+        (21, 'context and session kept', sbx_run('15')),
+        (22, 'context and session kept', sbx_run('16')),
+        (23, 'context and session kept', sbx_run('17')),
+        (24, 'context and session kept', sbx_run('18')),
+        (25, 'context and session kept', sbx_run('19')),
+        (26, 'context and session kept', sbx_run('20')),
+        (27, 'row cap', sbx_run('22', max_rows => 3)),
+        (28, 'row cap', sbx_run('22', max_rows => 50)),
+        (29, 'row cap', sbx_run('22', max_rows => 10)),
+        (30, 'bound parameters, injection', sbx_run('23')),
+        (31, 'bound parameters, injection', sbx_run('23', '{"t": "'' OR 1=1 --", "i": "1 OR 1=1", "n": 2}')),
+        (32, 'bound parameters, injection', sbx_run('23', '{"n": "1; DROP TABLE tenants"}')),
+        (33, 'bound parameters, injection', sbx_run('23', '{"b": "true OR 1=1"}')),
+        (34, 'bound parameters, injection', sbx_run('23', '{"d": "2026-02-30"}')),
+        (35, 'bound parameters, injection', sbx_run('23', '{"ts": "now''; --"}')),
+        (36, 'bound parameters, injection', sbx_run('23', '{"u": "x'' OR ''1''=''1"}')),
+        (37, 'bound parameters, injection', sbx_run('24', '{"name": "names"}')),
+        (38, 'bound parameters, injection', sbx_run('24', '{"name": "x'' OR ''1''=''1"}')),
+        (39, 'bound parameters, injection', sbx_run('24', '{"name": "names'' UNION SELECT secret FROM webhooks --"}')),
+        (40, 'bound parameters, injection', sbx_run('33', '{"n": "0 OR 1=1"}')),
+        (41, 'bound parameters, injection', sbx_run('33', '{"n": 0}')),
+        (42, 'bound parameters, injection', sbx_run('34', '{"d": "2024-02-28", "u": "5a000000-0000-4000-8000-000000000034", "b": false, "ts": "2024-02-29 23:59:59.5+00", "n": "12345678901234567890.5"}')),
+        (43, 'bound parameters, injection', sbx_run('34', '{"d": "2024-02-28); DELETE FROM tenants; --"}')),
+        (44, 'bad parameters', sbx_run('24', '{"name": "names", "extra": 1}')),
+        (45, 'bad parameters', sbx_run('24')),
+        (46, 'bad parameters', sbx_run('24', '{"name": 5}')),
+        (47, 'bad parameters', sbx_run('25')),
+        (48, 'bad parameters', sbx_run('26'))
+    ) AS c(n, rule, result) ORDER BY n
+$f$;
+GRANT EXECUTE ON FUNCTION sbx_checks() TO PUBLIC;
+
+-- As the superuser, an operator and an application role (its session's tenant).
+SELECT current_user AS who, * FROM sbx_checks();
+SET ROLE sbx_operator;
+SELECT current_user AS who, * FROM sbx_checks();
 SET ROLE sbx_app;
 SELECT set_tenant(:A, true) IS NOT NULL AS set;
-\set who sbx_app
-\ir analytics_sandbox_checks.psql
+SELECT current_user AS who, * FROM sbx_checks();
+RESET ROLE;
+-- The timeout and the cap (the operator's settings) for each of them.
+SET marimo_erp.analytics_statement_timeout = '200ms';
+SET marimo_erp.analytics_max_rows = 2;
+SELECT current_user AS who, sbx_run('21') AS timeout, sbx_run('22', max_rows => 10) AS capped;
+SET ROLE sbx_operator;
+SELECT current_user AS who, sbx_run('21') AS timeout, sbx_run('22', max_rows => 10) AS capped;
+SET ROLE sbx_app;
+SELECT current_user AS who, sbx_run('21') AS timeout, sbx_run('22', max_rows => 10) AS capped;
+RESET ROLE;
+RESET marimo_erp.analytics_statement_timeout;
+RESET marimo_erp.analytics_max_rows;
 \set ON_ERROR_STOP 0
 -- An application acts only for its current tenant.
 SET ROLE sbx_app;
@@ -212,6 +276,7 @@ RESET marimo_erp.analytics_statement_timeout;
 
 -- Clean up.
 DELETE FROM tenants WHERE id IN (:A, :B);
+DROP FUNCTION sbx_checks();
 DROP FUNCTION sbx_run(text, jsonb, int, uuid);
 DROP VIEW sbx_query_names;
 DROP FUNCTION sbx_write();

@@ -102,7 +102,11 @@ impl ParameterType {
             ) => Ok(s.clone()),
             _ => Err(format!(
                 "must be {} {}, not {}",
-                if self == ParameterType::Integer { "an" } else { "a" },
+                if self == ParameterType::Integer {
+                    "an"
+                } else {
+                    "a"
+                },
                 match self {
                     ParameterType::Integer => "integer (a JSON number or a string)",
                     ParameterType::Numeric => "number (a JSON number or a string)",
@@ -232,7 +236,9 @@ pub fn resolve_parameters(
     let mut values = Vec::with_capacity(names.len());
     for name in names {
         let declaration = declarations.get(name).ok_or_else(|| {
-            format!("parameter \"{name}\" is used in the query text as {{{{{name}}}}} but not declared")
+            format!(
+                "parameter \"{name}\" is used in the query text as {{{{{name}}}}} but not declared"
+            )
         })?;
         let value = given
             .get(name)
@@ -355,9 +361,9 @@ fn check_statement(sql: &str, query: Uuid) {
         statement_refusal(list)
     }))
     .catch_others(|error| match error {
-        CaughtError::PostgresError(ref report) | CaughtError::ErrorReport(ref report) => Some(
-            format!("is not valid SQL: {}", report.message()),
-        ),
+        CaughtError::PostgresError(ref report) | CaughtError::ErrorReport(ref report) => {
+            Some(format!("is not valid SQL: {}", report.message()))
+        }
         other => other.rethrow(),
     })
     .execute();
@@ -396,7 +402,9 @@ unsafe fn statement_refusal(list: *mut pg_sys::List) -> Option<String> {
             let cte = (*(*ctes).elements.add(i as usize)).ptr_value as *mut pg_sys::CommonTableExpr;
             let inner = (*cte).ctequery;
             if inner.is_null() || (*inner).type_ != pg_sys::NodeTag::T_SelectStmt {
-                return Some("has a data-modifying WITH (INSERT, UPDATE, DELETE or MERGE)".to_string());
+                return Some(
+                    "has a data-modifying WITH (INSERT, UPDATE, DELETE or MERGE)".to_string(),
+                );
             }
         }
     }
@@ -651,7 +659,9 @@ fn load_query(tenant: Uuid, query: Uuid) -> (String, Value) {
             let row = table.first();
             Ok::<_, pgrx::spi::SpiError>(Some((
                 row.get::<String>(1)?.unwrap_or_default(),
-                row.get::<JsonB>(2)?.map(|j| j.0).unwrap_or_else(|| json!({})),
+                row.get::<JsonB>(2)?
+                    .map(|j| j.0)
+                    .unwrap_or_else(|| json!({})),
             )))
         }))
     });
@@ -796,8 +806,12 @@ pub fn render_saved_dashboard(tenant: pgrx::Uuid, dashboard: pgrx::Uuid, filters
             let row = table.first();
             Ok::<_, pgrx::spi::SpiError>(Some((
                 row.get::<String>(1)?.unwrap_or_default(),
-                row.get::<JsonB>(2)?.map(|j| j.0).unwrap_or_else(|| json!([])),
-                row.get::<JsonB>(3)?.map(|j| j.0).unwrap_or_else(|| json!({})),
+                row.get::<JsonB>(2)?
+                    .map(|j| j.0)
+                    .unwrap_or_else(|| json!([])),
+                row.get::<JsonB>(3)?
+                    .map(|j| j.0)
+                    .unwrap_or_else(|| json!({})),
             )))
         }))
     });
@@ -820,12 +834,11 @@ pub fn render_saved_dashboard(tenant: pgrx::Uuid, dashboard: pgrx::Uuid, filters
             "query_id": query.clone(),
         });
         let outcome = in_subtransaction(|| {
-            let id = query
-                .as_str()
-                .and_then(|s| uuid_from_str(s))
-                .unwrap_or_else(|| {
-                    invalid_argument(format!("widget's \"query\" {query} is not a saved query's uuid"))
-                });
+            let id = query.as_str().and_then(uuid_from_str).unwrap_or_else(|| {
+                invalid_argument(format!(
+                    "widget's \"query\" {query} is not a saved query's uuid"
+                ))
+            });
             let (_, declared) = load_query(tenant, id);
             let declarations = parse_declarations(&declared)
                 .unwrap_or_else(|e| invalid_argument(format!("saved query {id}: {e}")));
@@ -948,8 +961,11 @@ mod tests {
         assert!(err(json!({"s": "x", "zz": 1})).contains("\"zz\""));
         assert!(err(json!({"s": "x", "n": 1.5})).contains("\"n\""));
         assert!(err(json!({"s": 3})).contains("\"s\""));
-        let undeclared =
-            resolve_parameters(&declared, &["q".to_string()], json!({"s": "x"}).as_object().unwrap());
+        let undeclared = resolve_parameters(
+            &declared,
+            &["q".to_string()],
+            json!({"s": "x"}).as_object().unwrap(),
+        );
         assert!(undeclared.unwrap_err().contains("\"q\""));
     }
 
@@ -964,9 +980,15 @@ mod tests {
             json!("12345678901234567.1")
         );
         assert_eq!(json_value(Some("NaN"), pg_sys::NUMERICOID), json!("NaN"));
-        assert_eq!(json_value(Some("Infinity"), pg_sys::FLOAT8OID), json!("Infinity"));
+        assert_eq!(
+            json_value(Some("Infinity"), pg_sys::FLOAT8OID),
+            json!("Infinity")
+        );
         assert_eq!(json_value(None, pg_sys::TEXTOID), Value::Null);
-        assert_eq!(json_value(Some("{\"a\": 1}"), pg_sys::JSONBOID), json!({"a": 1}));
+        assert_eq!(
+            json_value(Some("{\"a\": 1}"), pg_sys::JSONBOID),
+            json!({"a": 1})
+        );
         assert_eq!(
             json_value(Some("2026-03-29 01:30:00.5+01"), pg_sys::TIMESTAMPTZOID),
             json!("2026-03-29T01:30:00.5+01:00")
@@ -979,7 +1001,10 @@ mod tests {
             json_value(Some("2026-03-29 01:30:00"), pg_sys::TIMESTAMPOID),
             json!("2026-03-29T01:30:00")
         );
-        assert_eq!(json_value(Some("infinity"), pg_sys::TIMESTAMPTZOID), json!("infinity"));
+        assert_eq!(
+            json_value(Some("infinity"), pg_sys::TIMESTAMPTZOID),
+            json!("infinity")
+        );
     }
 
     #[test]
@@ -992,7 +1017,10 @@ mod tests {
         let plain = widget_parameters(filters, None, &declared).unwrap();
         assert_eq!(Value::Object(plain), json!({"since": "2026-01-01"}));
         let mapped = widget_parameters(filters, Some(&json!({"n": "limit"})), &declared).unwrap();
-        assert_eq!(Value::Object(mapped), json!({"since": "2026-01-01", "n": 3}));
+        assert_eq!(
+            Value::Object(mapped),
+            json!({"since": "2026-01-01", "n": 3})
+        );
         assert!(widget_parameters(filters, Some(&json!([1])), &declared).is_err());
     }
 }

@@ -227,7 +227,8 @@ SELECT (run_analytics_query(:A, '5a000000-0000-4000-8000-000000000001')->'row_co
 INSERT INTO analytics_queries (tenant_id, name, query_text) VALUES (:A, 'written after', 'SELECT 1');
 SELECT run_count - :before AS counted, last_run_at IS NOT NULL AS stamped, current_setting('transaction_read_only') AS read_only
   FROM analytics_queries WHERE id = '5a000000-0000-4000-8000-000000000001';
-ROLLBACK;
+COMMIT;
+SELECT count(*) AS committed FROM analytics_queries WHERE tenant_id = :A AND name = 'written after';
 -- The caller's settings and tenant after a run.
 BEGIN;
 SELECT set_tenant(:B) IS NOT NULL AS set;

@@ -85,7 +85,7 @@ pub fn describe_caught(error: &CaughtError) -> String {
 }
 
 /// The five-character SQLSTATE of an error code.
-fn sqlstate(code: PgSqlErrorCode) -> String {
+pub fn sqlstate(code: PgSqlErrorCode) -> String {
     let mut value = code as i32;
     let mut out = String::with_capacity(5);
     for _ in 0..5 {

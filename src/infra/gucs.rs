@@ -57,8 +57,16 @@ pub static SECRET_KEY_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CS
 pub static PREVIOUS_SECRET_KEY_FILE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(None);
 
+/// `marimo_erp.analytics_statement_timeout`: how long a saved query may run
+/// in run_analytics_query() before it is cancelled with 57014 (ms; 30 s by default).
+pub static ANALYTICS_STATEMENT_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+/// `marimo_erp.analytics_max_rows`: the most rows run_analytics_query() returns,
+/// whatever its max_rows argument asks.
+pub static ANALYTICS_MAX_ROWS: GucSetting<i32> = GucSetting::<i32>::new(100_000);
+
 /// Registers every setting; `preloading` when called under `shared_preload_libraries`.
 pub fn init(preloading: bool) {
+    init_analytics();
     GucRegistry::define_bool_guc(
         c"marimo_erp.allow_data_loss",
         c"Lets ALTER EXTENSION marimo_erp UPDATE TO an older version drop tables that hold rows.",
@@ -151,6 +159,31 @@ pub fn init(preloading: bool) {
 /// What one tenant may take of the delivery worker (issue 14): its requests in
 /// flight, their time, their size. The worker reads them each round (reload);
 /// the payload cap is checked where events are stored, in every backend.
+/// The limits of saved queries run by run_analytics_query() (0.12.0): settings
+/// of the operator, so an application cannot raise them for itself.
+fn init_analytics() {
+    GucRegistry::define_int_guc(
+        c"marimo_erp.analytics_statement_timeout",
+        c"How long a saved query may run in run_analytics_query() before it is cancelled.",
+        c"A timer of its own, armed for the query alone (statement_timeout does not restart inside a function); any outer statement_timeout keeps running. The query is cancelled with SQLSTATE 57014. 30 s by default.",
+        &ANALYTICS_STATEMENT_TIMEOUT_MS,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.analytics_max_rows",
+        c"The most rows run_analytics_query() returns, whatever its max_rows argument asks.",
+        c"Results with more rows are cut there and marked truncated. 100000 by default.",
+        &ANALYTICS_MAX_ROWS,
+        1,
+        i32::MAX - 1,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
+
 fn init_webhook_limits() {
     GucRegistry::define_int_guc(
         c"marimo_erp.webhook_tenant_max_in_flight",

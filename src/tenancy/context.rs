@@ -4,6 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::ffi::CString;
 
 use pgrx::callbacks::{register_xact_callback, PgXactCallbackEvent};
+use pgrx::pg_sys::PgTryBuilder;
 use pgrx::prelude::*;
 use pgrx::Uuid;
 
@@ -68,6 +69,22 @@ fn set_tenant(tenant: Option<Uuid>, for_session: default!(Option<bool>, "false")
         TRANSACTION_TENANT.with(|t| t.set(Some(tenant)));
     }
     tenant
+}
+
+/// Runs `work` with `tenant` as the transaction's tenant (what current_tenant()
+/// and the policies see) and then restores the context before it, also when
+/// `work` raises (the error goes on). For analytics' sandbox (0.12.0), whose
+/// query runs as a role that may not call set_tenant() or reset_tenant().
+pub fn with_transaction_tenant<R>(tenant: Uuid, work: impl FnOnce() -> R) -> R {
+    clear_at_transaction_end();
+    let previous = TRANSACTION_TENANT.with(|t| t.replace(Some(tenant)));
+    let previous_writable = WRITABLE.with(|w| w.borrow_mut().take());
+    PgTryBuilder::new(std::panic::AssertUnwindSafe(work))
+        .finally(move || {
+            TRANSACTION_TENANT.with(|t| t.set(previous));
+            WRITABLE.with(|w| *w.borrow_mut() = previous_writable);
+        })
+        .execute()
 }
 
 /// The current tenant: the transaction's, else the session's, else NULL.

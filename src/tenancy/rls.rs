@@ -10,18 +10,25 @@ use crate::infra::installation;
 
 /// The row-level security policies every tenant-scoped table gets: application
 /// roles see the current tenant's rows and write only while it may write;
-/// operators see and manage every row. `tenant_column` is `id` for `tenants`.
+/// operators see and manage every row; saved queries (marimo_analytics) read
+/// as applications do. `tenant_column` is `id` for `tenants`.
 fn policies(table: &str, tenant_column: &str) -> Vec<String> {
     let current = installation::qualified("current_tenant");
     let writable = installation::qualified("writable_tenant");
     let column = installation::quote_ident(tenant_column);
-    vec![
+    let mut policies = vec![
         format!("CREATE POLICY marimo_tenant_select ON {table} FOR SELECT TO marimo_app USING ({column} OPERATOR(pg_catalog.=) {current}())"),
         format!("CREATE POLICY marimo_tenant_insert ON {table} FOR INSERT TO marimo_app WITH CHECK ({column} OPERATOR(pg_catalog.=) {writable}())"),
         format!("CREATE POLICY marimo_tenant_update ON {table} FOR UPDATE TO marimo_app USING ({column} OPERATOR(pg_catalog.=) {writable}()) WITH CHECK ({column} OPERATOR(pg_catalog.=) {writable}())"),
         format!("CREATE POLICY marimo_tenant_delete ON {table} FOR DELETE TO marimo_app USING ({column} OPERATOR(pg_catalog.=) {writable}())"),
         format!("CREATE POLICY marimo_operator_all ON {table} FOR ALL TO marimo_admin USING (true) WITH CHECK (true)"),
-    ]
+    ];
+    // 0.12.0: saved queries run as marimo_analytics (analytics::sandbox), which
+    // reads as marimo_app does. Not for older SQL, which has no such role.
+    if installation::installed_at_least("0.12.0") {
+        policies.push(format!("CREATE POLICY marimo_analytics_select ON {table} FOR SELECT TO marimo_analytics USING ({column} OPERATOR(pg_catalog.=) {current}())"));
+    }
+    policies
 }
 
 /// Whether this database's marimo_erp has tenant isolation (0.7.0 or later):

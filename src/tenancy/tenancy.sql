@@ -19,6 +19,14 @@ BEGIN
         COMMENT ON ROLE marimo_app IS
             'marimo_erp: granted to application login roles; row-level security confines it to the tenant set by set_tenant().';
     END IF;
+    -- 0.12.0: the role saved queries run as (run_analytics_query()); created
+    -- here, before the tables whose policies name it. Its privileges are set in
+    -- src/analytics/sandbox.sql.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'marimo_analytics') THEN
+        CREATE ROLE marimo_analytics NOLOGIN;
+        COMMENT ON ROLE marimo_analytics IS
+            'marimo_erp: the role saved queries run as in run_analytics_query(); reads the current tenant''s rows of the tenant-scoped tables, no secret, writes nothing.';
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'marimo_admin') THEN
         CREATE ROLE marimo_admin NOLOGIN;
         COMMENT ON ROLE marimo_admin IS

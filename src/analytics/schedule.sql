@@ -8,13 +8,14 @@ GRANT EXECUTE ON FUNCTION @extschema@.next_report_run(text, text, timestamptz) T
 
 -- BEFORE INSERT OR UPDATE row trigger of scheduled_reports: refuses (22023) a
 -- schedule or time zone next_report_run() cannot read, on every insert, on a
--- change of either, and when a row is activated; keeps next_run_at: NULL on an
--- inactive row, else computed from now() on insert, on a change of schedule or
--- time zone, on activation, or when it is NULL. Otherwise an explicit
--- next_run_at goes through (the report runner advances it after each run).
--- One exception: a row inserted inactive with last_error set is not checked,
--- since that is how the 0.12.0 update leaves rows whose schedule it could not
--- read, and a dump of them must restore; activating it checks it.
+-- change of either, and when a row is activated. It keeps next_run_at: NULL
+-- on an inactive row; on an active one computed from now() when the schedule
+-- or time zone changes, when the row is activated, or when it is NULL. An
+-- explicit next_run_at otherwise goes through: the report runner advances it
+-- after each run, and an insert that gives one (pg_restore, a copy) keeps it.
+-- One exception to the checks: a row inserted inactive with last_error set,
+-- which is how the 0.12.0 update leaves rows whose schedule it could not read,
+-- so that a dump of them restores; activating it checks it.
 -- It fires before scheduled_reports_set_updated_at (triggers fire in name
 -- order); neither reads what the other writes.
 CREATE FUNCTION @extschema@.keep_report_next_run_at() RETURNS trigger
@@ -22,32 +23,34 @@ CREATE FUNCTION @extschema@.keep_report_next_run_at() RETURNS trigger
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    changed boolean;
+    checked boolean;
+    next_run timestamptz;
 BEGIN
     IF TG_WHEN <> 'BEFORE' OR TG_LEVEL <> 'ROW' OR TG_OP NOT IN ('INSERT', 'UPDATE') THEN
         RAISE EXCEPTION 'keep_report_next_run_at() must be a row-level BEFORE INSERT OR UPDATE trigger'
             USING ERRCODE = '39P01';
     END IF;
     IF TG_OP = 'INSERT' THEN
-        changed := NEW.is_active OR NEW.last_error IS NULL;
+        checked := NEW.is_active OR NEW.last_error IS NULL;
     ELSE
-        changed := NEW.schedule IS DISTINCT FROM OLD.schedule
+        checked := NEW.schedule IS DISTINCT FROM OLD.schedule
                 OR NEW.timezone IS DISTINCT FROM OLD.timezone
                 OR (NEW.is_active AND NOT OLD.is_active);
     END IF;
+    IF checked THEN
+        -- 22023 naming the argument (schedule or timezone) when it cannot be read.
+        next_run := @extschema@.next_report_run(NEW.schedule, NEW.timezone, pg_catalog.now());
+    END IF;
     IF NOT NEW.is_active THEN
-        IF changed THEN
-            PERFORM @extschema@.next_report_run(NEW.schedule, NEW.timezone, pg_catalog.now());
-        END IF;
         NEW.next_run_at := NULL;
-    ELSIF changed OR NEW.next_run_at IS NULL THEN
-        NEW.next_run_at := @extschema@.next_report_run(NEW.schedule, NEW.timezone, pg_catalog.now());
+    ELSIF NEW.next_run_at IS NULL OR (checked AND TG_OP = 'UPDATE') THEN
+        NEW.next_run_at := COALESCE(next_run, @extschema@.next_report_run(NEW.schedule, NEW.timezone, pg_catalog.now()));
     END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.keep_report_next_run_at() IS
-    'Trigger of scheduled_reports: refuses (22023) schedules and time zones next_report_run() cannot read when a row is inserted, its schedule or time zone changes or it is activated, and keeps next_run_at (NULL when inactive; recomputed from now() on those changes or when NULL; an explicit value otherwise goes through).';
+    'Trigger of scheduled_reports: refuses (22023) schedules and time zones next_report_run() cannot read when a row is inserted (except inactive with last_error set, as the 0.12.0 update leaves them), its schedule or time zone changes or it is activated; keeps next_run_at: NULL when inactive, recomputed from now() on those changes or when NULL, an explicit value otherwise kept.';
 REVOKE ALL ON FUNCTION @extschema@.keep_report_next_run_at() FROM PUBLIC;
 
 CREATE TRIGGER scheduled_reports_keep_next_run_at

@@ -148,4 +148,35 @@ UPDATE scheduled_reports SET schedule = '0 9 * * *', is_active = true, last_erro
 SELECT name, schedule, is_active, next_run_at IS NOT NULL AS scheduled FROM scheduled_reports
  WHERE tenant_id = 'c5000000-0000-4000-8000-000000000001' ORDER BY id;
 
+
+-- An application role, for its current tenant: the same rules.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'marimo_schedules_app') THEN
+        DROP OWNED BY marimo_schedules_app;
+        DROP ROLE marimo_schedules_app;
+    END IF;
+END
+$$;
+CREATE ROLE marimo_schedules_app LOGIN;
+GRANT marimo_app TO marimo_schedules_app;
+GRANT USAGE ON SCHEMA regress TO marimo_schedules_app;
+\c - marimo_schedules_app
+SET timezone = 'UTC';
+BEGIN;
+SELECT set_tenant('c5000000-0000-4000-8000-000000000001') IS NOT NULL AS tenant_set;
+SELECT next_report_run('0 8 * * *', 'Europe/Lisbon', '2026-03-28 12:00+00') AS app_next;
+INSERT INTO scheduled_reports (tenant_id, id, name, analytics_query_id, schedule, timezone, recipients)
+VALUES ('c5000000-0000-4000-8000-000000000001', 'c5200000-0000-4000-8000-000000000004', 'By the application',
+        'c5100000-0000-4000-8000-000000000001', '*/5 * * * *', 'Asia/Kolkata', '{a@example.com}');
+SELECT next_run_at = next_report_run('*/5 * * * *', 'Asia/Kolkata', now()) AS computed
+  FROM scheduled_reports WHERE id = 'c5200000-0000-4000-8000-000000000004';
+SELECT regress.expect_error($$UPDATE scheduled_reports SET schedule = '0 0 30 2 *' WHERE id = 'c5200000-0000-4000-8000-000000000004'$$);
+SELECT regress.expect_error($$UPDATE scheduled_reports SET timezone = 'Mars/Olympus_Mons' WHERE id = 'c5200000-0000-4000-8000-000000000004'$$);
+COMMIT;
+\c - postgres
+SET timezone = 'UTC';
+DROP OWNED BY marimo_schedules_app;
+DROP ROLE marimo_schedules_app;
+
 DELETE FROM tenants WHERE id = 'c5000000-0000-4000-8000-000000000001';

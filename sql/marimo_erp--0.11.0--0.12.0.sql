@@ -85,6 +85,108 @@ GRANT EXECUTE ON FUNCTION
     TO marimo_app, marimo_admin;
 
 -- == Report schedules: five-field cron in each report's time zone ==
+-- next_report_run() (src/analytics/schedule.rs) and the trigger that checks
+-- schedules and time zones and keeps next_run_at (src/analytics/schedule.sql).
+CREATE FUNCTION @extschema@."next_report_run"(
+	"schedule" TEXT,
+	"timezone" TEXT,
+	"after" timestamp with time zone DEFAULT now()
+) RETURNS timestamp with time zone
+    STABLE PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'next_report_run_wrapper';
+COMMENT ON FUNCTION @extschema@.next_report_run(text, text, timestamptz) IS
+    'The first time strictly after "after" (default now()) that a five-field cron schedule (minute hour day-of-month month day-of-week; numbers, JAN-DEC, SUN-SAT, ranges, steps, lists; day-of-month or day-of-week when both are restricted) names in an IANA time zone (the tz database compiled into marimo_erp by chrono-tz). A time skipped by a spring-forward change runs at the first valid minute after it; a time repeated by a fall-back change runs once, at its first occurrence. Malformed or impossible schedules and unknown zones: 22023.';
+REVOKE ALL ON FUNCTION @extschema@.next_report_run(text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.next_report_run(text, text, timestamptz) TO marimo_app, marimo_admin;
+
+-- BEFORE INSERT OR UPDATE row trigger of scheduled_reports: refuses (22023) a
+-- schedule or time zone next_report_run() cannot read, on every insert, on a
+-- change of either, and when a row is activated. It keeps next_run_at: NULL
+-- on an inactive row; on an active one computed from now() when the schedule
+-- or time zone changes, when the row is activated, or when it is NULL. An
+-- explicit next_run_at otherwise goes through: the report runner advances it
+-- after each run, and an insert that gives one (pg_restore, a copy) keeps it.
+-- One exception to the checks: a row inserted inactive with last_error set,
+-- which is how the 0.12.0 update leaves rows whose schedule it could not read,
+-- so that a dump of them restores; activating it checks it.
+-- It fires before scheduled_reports_set_updated_at (triggers fire in name
+-- order); neither reads what the other writes.
+CREATE FUNCTION @extschema@.keep_report_next_run_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    checked boolean;
+    next_run timestamptz;
+BEGIN
+    IF TG_WHEN <> 'BEFORE' OR TG_LEVEL <> 'ROW' OR TG_OP NOT IN ('INSERT', 'UPDATE') THEN
+        RAISE EXCEPTION 'keep_report_next_run_at() must be a row-level BEFORE INSERT OR UPDATE trigger'
+            USING ERRCODE = '39P01';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        checked := NEW.is_active OR NEW.last_error IS NULL;
+    ELSE
+        checked := NEW.schedule IS DISTINCT FROM OLD.schedule
+                OR NEW.timezone IS DISTINCT FROM OLD.timezone
+                OR (NEW.is_active AND NOT OLD.is_active);
+    END IF;
+    IF checked THEN
+        -- 22023 naming the argument (schedule or timezone) when it cannot be read.
+        next_run := @extschema@.next_report_run(NEW.schedule, NEW.timezone, pg_catalog.now());
+    END IF;
+    IF NOT NEW.is_active THEN
+        NEW.next_run_at := NULL;
+    ELSIF NEW.next_run_at IS NULL OR (checked AND TG_OP = 'UPDATE') THEN
+        NEW.next_run_at := COALESCE(next_run, @extschema@.next_report_run(NEW.schedule, NEW.timezone, pg_catalog.now()));
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.keep_report_next_run_at() IS
+    'Trigger of scheduled_reports: refuses (22023) schedules and time zones next_report_run() cannot read when a row is inserted (except inactive with last_error set, as the 0.12.0 update leaves them), its schedule or time zone changes or it is activated; keeps next_run_at: NULL when inactive, recomputed from now() on those changes or when NULL, an explicit value otherwise kept.';
+REVOKE ALL ON FUNCTION @extschema@.keep_report_next_run_at() FROM PUBLIC;
+
+CREATE TRIGGER scheduled_reports_keep_next_run_at
+    BEFORE INSERT OR UPDATE ON @extschema@.scheduled_reports
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.keep_report_next_run_at();
+
+COMMENT ON COLUMN @extschema@.scheduled_reports.next_run_at IS 'When the report is next due, in its schedule and time zone; kept by the keep_report_next_run_at trigger (NULL while inactive), advanced by the report runner; the scheduler''s queue is ordered by it.';
+
+-- Rows of 0.11.0, whose CHECK accepted schedules such as '99 99 * * *' and any
+-- time zone name: a row whose schedule or time zone next_report_run() cannot
+-- read becomes inactive, with last_error saying why (nothing fails, nothing is
+-- deleted; its schedule stays as written, for its owner to correct, and the
+-- trigger checks it again when it is activated). Every other active row gets
+-- its next_run_at from now(), every inactive one NULL. The trigger above does
+-- this itself; updated_at keeps its value, as no one edited the reports.
+ALTER TABLE @extschema@.scheduled_reports DISABLE TRIGGER scheduled_reports_set_updated_at;
+DO $$
+DECLARE
+    r record;
+    why text;
+BEGIN
+    FOR r IN SELECT tenant_id, id, schedule, timezone FROM @extschema@.scheduled_reports ORDER BY tenant_id, id LOOP
+        BEGIN
+            PERFORM @extschema@.next_report_run(r.schedule, r.timezone, pg_catalog.now());
+        EXCEPTION WHEN invalid_parameter_value THEN
+            GET STACKED DIAGNOSTICS why = MESSAGE_TEXT;
+            -- The trigger does not check a row that stays inactive with an
+            -- unchanged schedule: it sets next_run_at to NULL.
+            UPDATE @extschema@.scheduled_reports
+               SET is_active = false,
+                   last_error = pg_catalog.format('marimo_erp 0.12.0 deactivated this report: %s', why)
+             WHERE tenant_id = r.tenant_id AND id = r.id;
+            RAISE WARNING 'marimo_erp 0.12.0: scheduled report % of tenant % deactivated: %', r.id, r.tenant_id, why;
+        END;
+    END LOOP;
+    -- The rest: NULL next_run_at on an active row is computed, an inactive
+    -- row's is cleared.
+    UPDATE @extschema@.scheduled_reports
+       SET next_run_at = NULL
+     WHERE next_run_at IS NOT NULL OR is_active;
+END
+$$;
+ALTER TABLE @extschema@.scheduled_reports ENABLE TRIGGER scheduled_reports_set_updated_at;
 
 -- == Report files: csv, json, html, xlsx and pdf ==
 -- render_analytics_result (src/reports/render.sql): a result written as a file; reads no table.

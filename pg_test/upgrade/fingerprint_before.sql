@@ -22,6 +22,9 @@ SELECT pg_catalog.format(
  CROSS JOIN LATERAL (
        SELECT string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) AS list
          FROM pg_catalog.pg_attribute a
-        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+          -- Derived, not user data: since 0.12.0 the extension keeps it (the
+          -- update to 0.12.0 computes it for every active report).
+          AND NOT (c.relname = 'scheduled_reports' AND a.attname = 'next_run_at')) AS cols
  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'e'
 \gexec

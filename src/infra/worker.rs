@@ -156,9 +156,9 @@ fn database_exists(name: &std::ffi::CStr) -> bool {
     found
 }
 
-/// Sleeps up to `timeout_ms` (a signal or the latch wakes it); exits at SIGTERM
-/// and reloads the configuration at SIGHUP.
-pub fn wait_or_exit(label: &str, timeout_ms: i64) {
+/// Sleeps up to `timeout_ms` (a signal or the latch wakes it) and reloads the
+/// configuration at SIGHUP; returns whether SIGTERM was received.
+pub fn nap(timeout_ms: i64) -> bool {
     unsafe {
         pg_sys::WaitLatch(
             pg_sys::MyLatch,
@@ -169,12 +169,17 @@ pub fn wait_or_exit(label: &str, timeout_ms: i64) {
         pg_sys::ResetLatch(pg_sys::MyLatch);
     }
     pgrx::check_for_interrupts!();
-    if BackgroundWorker::sigterm_received() {
-        log!("{label} stopping");
-        unsafe { pg_sys::proc_exit(0) };
-    }
     if BackgroundWorker::sighup_received() {
         unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+    }
+    BackgroundWorker::sigterm_received()
+}
+
+/// `nap`, exiting at SIGTERM (while waiting for the database, before it serves).
+pub fn wait_or_exit(label: &str, timeout_ms: i64) {
+    if nap(timeout_ms) {
+        log!("{label} stopping");
+        unsafe { pg_sys::proc_exit(0) };
     }
 }
 

@@ -34,6 +34,20 @@ pub struct Link {
     pub failed: &'static PgAtomic<AtomicU32>,
 }
 
+/// Registers a static background worker of the extension (from `_PG_init`,
+/// while preloading): `link.label` is its name and type, `function` its entry
+/// point; the postmaster starts it again `restart` after it exits with code 1.
+pub fn register(link: &Link, function: &str, restart: Duration) {
+    pgrx::bgworkers::BackgroundWorkerBuilder::new(link.label)
+        .set_type(link.label)
+        .set_library("marimo_erp")
+        .set_function(function)
+        .enable_spi_access()
+        .set_start_time(pgrx::bgworkers::BgWorkerStartTime::RecoveryFinished)
+        .set_restart_time(Some(restart))
+        .load();
+}
+
 /// Connects the worker to `marimo_erp.database` and pins its search_path, and
 /// returns the database's name. When the previous start died connecting (FATAL:
 /// the database does not exist, or refuses connections), the postmaster starts

@@ -15,7 +15,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::time::Duration;
 
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::PgAtomic;
 
@@ -40,14 +40,11 @@ static LINK: worker::Link = worker::Link {
 pub fn register_worker() {
     pgrx::pg_shmem_init!(DATABASE_FOUND);
     pgrx::pg_shmem_init!(CONNECTS_FAILED);
-    BackgroundWorkerBuilder::new(LABEL)
-        .set_type(LABEL)
-        .set_library("marimo_erp")
-        .set_function("marimo_erp_report_worker_main")
-        .enable_spi_access()
-        .set_start_time(pgrx::bgworkers::BgWorkerStartTime::RecoveryFinished)
-        .set_restart_time(Some(Duration::from_secs(5)))
-        .load();
+    worker::register(
+        &LINK,
+        "marimo_erp_report_worker_main",
+        Duration::from_secs(5),
+    );
 }
 
 /// The most runs one round executes before it sleeps and reads signals again.

@@ -33,7 +33,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::{PgAtomic, Uuid};
 
@@ -75,14 +75,11 @@ pub fn register_worker() {
     wake::init_shared_memory();
     pgrx::pg_shmem_init!(DATABASE_FOUND);
     pgrx::pg_shmem_init!(CONNECTS_FAILED);
-    BackgroundWorkerBuilder::new("marimo_erp webhook worker")
-        .set_type("marimo_erp webhook worker")
-        .set_library("marimo_erp")
-        .set_function("marimo_erp_webhook_worker_main")
-        .enable_spi_access()
-        .set_start_time(pgrx::bgworkers::BgWorkerStartTime::RecoveryFinished)
-        .set_restart_time(Some(Duration::from_secs(1)))
-        .load();
+    worker::register(
+        &LINK,
+        "marimo_erp_webhook_worker_main",
+        Duration::from_secs(1),
+    );
 }
 
 /// The payload bytes one round claims at most (see the main loop).

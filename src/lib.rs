@@ -59,6 +59,9 @@ pub extern "C-unwind" fn _PG_init() {
         // Provider requests ride on the webhook worker (0.11.0), through infra::http's queues.
         integrations::outbound::register();
         webhooks::worker::register_worker();
+        // Scheduled reports (0.12.0) run in a worker of their own, so that a long
+        // report never holds up webhook deliveries.
+        reports::worker::register_worker();
     }
 }
 

@@ -47,9 +47,10 @@ WAIT = 15.0  # default bound of every wait, seconds
 GRACE = 1.0  # how long to watch for unwanted extra requests
 FAST_SCHEDULE = "{1 second,1 second,1 second}"
 FAST_ATTEMPTS = 4
+# The webhook worker (the report worker of 0.12.0 is a process of its own, left out).
 WORKER_FILTER = (
     "(backend_type ILIKE '%marimo_erp%' OR application_name ILIKE '%marimo_erp%')"
-    " AND pid <> pg_backend_pid()"
+    " AND backend_type <> 'marimo_erp report worker' AND pid <> pg_backend_pid()"
 )
 
 

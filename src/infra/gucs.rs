@@ -22,6 +22,12 @@ pub static PARTITION_DROP_LOCK_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::
 /// the rows of `maintenance_runs` (minutes; 90 days by default).
 pub static MAINTENANCE_HISTORY_RETENTION_MIN: GucSetting<i32> =
     GucSetting::<i32>::new(90 * 24 * 60);
+/// `marimo_erp.report_run_retention`: how long `cleanup_report_runs` keeps runs
+/// by default (minutes; 90 days by default).
+pub static REPORT_RUN_RETENTION_MIN: GucSetting<i32> = GucSetting::<i32>::new(90 * 24 * 60);
+/// `marimo_erp.report_worker_naptime`: how long the report worker sleeps between
+/// rounds (ms).
+pub static REPORT_WORKER_NAPTIME_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
 /// `marimo_erp.search_language`: the text search configuration of tenants without their own.
 pub static SEARCH_LANGUAGE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"english"));
@@ -94,6 +100,26 @@ pub fn init(preloading: bool) {
         i32::MAX,
         GucContext::Userset,
         GucFlags::UNIT_MIN,
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.report_run_retention",
+        c"How long cleanup_report_runs() (and so run_maintenance()) keeps report runs and their files by default.",
+        c"Runs created longer ago than this are deleted (90 days by default; e.g. '30d'). A retention passed to cleanup_report_runs() wins.",
+        &REPORT_RUN_RETENTION_MIN,
+        60,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_MIN,
+    );
+    GucRegistry::define_int_guc(
+        c"marimo_erp.report_worker_naptime",
+        c"How long the report worker sleeps between rounds of due reports (ms).",
+        c"A report is started at most this long after it is due; 5 s by default.",
+        &REPORT_WORKER_NAPTIME_MS,
+        100,
+        3_600_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_string_guc(
         SESSION_TENANT_NAME,

@@ -10,6 +10,7 @@
 //! - `secrets`: secrets at rest, revealed in memory for the functions that need them;
 //! - `gucs`: every setting of the extension, registered in one place;
 //! - `wake`: waking the background worker at commit;
+//! - `worker`: what every background worker shares (connecting to its database, backoff, guarded transactions);
 //! - `versioning`: what rollback scripts call before dropping a table;
 //! - `member_ddl`: the event trigger that keeps the extension's tables as pg_dump restores them.
 
@@ -23,3 +24,4 @@ pub mod secrets;
 pub mod spi;
 pub mod versioning;
 pub mod wake;
+pub mod worker;

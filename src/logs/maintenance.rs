@@ -63,6 +63,16 @@ pub fn run_maintenance(
     }
     // The cleanups run through SQL so that their declared default retentions apply.
     for log in MAINTAINED {
+        // The library may be newer than the installed SQL (before ALTER
+        // EXTENSION UPDATE): a cleanup it does not have yet is skipped.
+        let exists = spi(Spi::get_one_with_args::<bool>(
+            "SELECT pg_catalog.to_regproc($1) IS NOT NULL",
+            &[installation::qualified(log.cleanup).into()],
+        ))
+        .unwrap_or(false);
+        if !exists {
+            continue;
+        }
         let removed = spi(Spi::get_one::<i64>(&format!(
             "SELECT {}()",
             installation::qualified(log.cleanup)

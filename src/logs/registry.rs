@@ -39,6 +39,9 @@ pub const STRIPE_EVENTS: LogTable = LogTable {
     cleanup: "cleanup_stripe_events",
 };
 
+/// Runs of scheduled reports (0.12.0), with their files.
+pub const REPORT_RUNS: LogTable = by_age("report_runs", "cleanup_report_runs");
+
 /// Deliveries that are over: delivered, failed (kept for replay until now) or cancelled.
 pub const FINISHED_WEBHOOK_DELIVERIES: LogTable = LogTable {
     table: "webhook_deliveries",
@@ -84,11 +87,13 @@ pub const DAILY_PARTITIONED: [&LogTable; 4] = [
 ];
 
 /// What `run_maintenance` cleans, each through its cleanup function so that the
-/// function's declared default retention applies.
-pub const MAINTAINED: [&LogTable; 5] = [
+/// function's declared default retention applies (a cleanup the installed
+/// version does not have yet is skipped).
+pub const MAINTAINED: [&LogTable; 6] = [
     &WEBHOOK_LOGS,
     &INTEGRATION_LOGS,
     &USER_ACTIVITIES,
     &API_USAGE_LOGS,
     &USAGE_IDEMPOTENCY_KEYS,
+    &REPORT_RUNS,
 ];

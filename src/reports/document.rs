@@ -1,6 +1,5 @@
 //! What a report holds before it is rendered: a title and one section per
 //! query result (a saved query gives one section, a dashboard one per widget).
-#![allow(dead_code)] // SCAFFOLDING: unused until the report runner lands; remove then.
 use serde_json::{Map, Value};
 
 /// One table of a report: a saved query's result, or a widget's error.

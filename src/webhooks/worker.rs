@@ -28,14 +28,12 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
-use pgrx::pg_sys::PgTryBuilder;
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::{PgAtomic, Uuid};
 
@@ -43,10 +41,10 @@ use super::delivery::{self, jitter, Outcome, Request, Response, MAX_RETRY_DELAY}
 use super::signing;
 use super::WEBHOOK_SECRET_SCOPE;
 use crate::infra::errors::describe_caught;
-use crate::infra::guard::{in_subtransaction, set_config};
+use crate::infra::guard::in_subtransaction;
 use crate::infra::gucs::{
     WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_MAX_IN_FLIGHT_BYTES, WEBHOOK_MAX_PAYLOAD_BYTES,
-    WEBHOOK_MAX_TIMEOUT_MS, WEBHOOK_SENDERS, WEBHOOK_TENANT_MAX_IN_FLIGHT, WORKER_DATABASE,
+    WEBHOOK_MAX_TIMEOUT_MS, WEBHOOK_SENDERS, WEBHOOK_TENANT_MAX_IN_FLIGHT,
 };
 use crate::infra::installation;
 use crate::infra::secrets;
@@ -54,6 +52,7 @@ use crate::infra::spi::with_schema;
 use crate::infra::wake;
 /// Wakes the worker when the current transaction commits (`infra::wake`).
 pub use crate::infra::wake::wake_at_commit;
+use crate::infra::worker::{self, backoff, guarded_transaction};
 
 /// Set by a start of the worker that found its database, for the next start,
 /// which then connects to it (a process connects to one database only once).
@@ -64,19 +63,23 @@ static DATABASE_FOUND: PgAtomic<AtomicBool> =
 static CONNECTS_FAILED: PgAtomic<AtomicU32> =
     unsafe { PgAtomic::new(c"marimo_erp_webhook_worker_connects_failed") };
 
+/// The worker's way to its database (`infra::worker`).
+static LINK: worker::Link = worker::Link {
+    label: "marimo_erp webhook worker",
+    found: &DATABASE_FOUND,
+    failed: &CONNECTS_FAILED,
+};
+
 /// Called from `_PG_init` while `shared_preload_libraries` is being processed.
 pub fn register_worker() {
     wake::init_shared_memory();
     pgrx::pg_shmem_init!(DATABASE_FOUND);
     pgrx::pg_shmem_init!(CONNECTS_FAILED);
-    BackgroundWorkerBuilder::new("marimo_erp webhook worker")
-        .set_type("marimo_erp webhook worker")
-        .set_library("marimo_erp")
-        .set_function("marimo_erp_webhook_worker_main")
-        .enable_spi_access()
-        .set_start_time(pgrx::bgworkers::BgWorkerStartTime::RecoveryFinished)
-        .set_restart_time(Some(Duration::from_secs(1)))
-        .load();
+    worker::register(
+        &LINK,
+        "marimo_erp_webhook_worker_main",
+        Duration::from_secs(1),
+    );
 }
 
 /// The payload bytes one round claims at most (see the main loop).
@@ -100,49 +103,7 @@ struct Claim {
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let database = WORKER_DATABASE
-        .get()
-        .and_then(|d| d.to_str().ok().map(str::to_string))
-        .unwrap_or_else(|| "postgres".into());
-    let failed = CONNECTS_FAILED.get().load(Ordering::Acquire);
-    if failed > 0 && !DATABASE_FOUND.get().swap(false, Ordering::AcqRel) {
-        // The previous start died connecting (FATAL: the database does not
-        // exist, or refuses connections), and the postmaster starts the worker
-        // again every second: this start connects to no database, waits until
-        // the database exists (and, after repeated failures, a while longer),
-        // and hands over to the next start, which connects to it.
-        BackgroundWorker::connect_worker_to_spi(None, None);
-        wait_for_database(&database);
-        if failed > 1 {
-            let wait = backoff(failed + 3);
-            log!(
-                "marimo_erp webhook worker: connecting to database \"{database}\" failed {failed} times in a row; trying again in {} s",
-                wait.as_secs()
-            );
-            wait_or_exit(wait.as_millis() as i64);
-        }
-        DATABASE_FOUND.get().store(true, Ordering::Release);
-        unsafe { pg_sys::proc_exit(1) };
-    }
-    CONNECTS_FAILED
-        .get()
-        .store(failed.saturating_add(1), Ordering::Release);
-    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
-    CONNECTS_FAILED.get().store(0, Ordering::Release);
-    // The worker is the bootstrap superuser: a search_path set on the database
-    // (ALTER DATABASE ... SET search_path, which its owner may do) must not pick
-    // the operators and functions its statements resolve. Set for the session.
-    if let Err(error) = guarded_transaction(|| {
-        set_config(
-            c"search_path",
-            c"pg_catalog, pg_temp",
-            pg_sys::GucContext::PGC_SUSET,
-            pg_sys::GucAction::GUC_ACTION_SET,
-        )
-    }) {
-        warning!("marimo_erp webhook worker: pinning search_path failed: {error}");
-        unsafe { pg_sys::proc_exit(1) };
-    }
+    let database = worker::connect(&LINK);
     wake::set_worker_latch(unsafe { pg_sys::MyLatch });
     log!("marimo_erp webhook worker serving database \"{database}\"");
 
@@ -336,126 +297,6 @@ pub extern "C-unwind" fn marimo_erp_webhook_worker_main(_arg: pg_sys::Datum) {
     // Exit code 1: terminated outside a shutdown (pg_terminate_backend), the
     // postmaster starts the worker again; during a shutdown it restarts nothing.
     unsafe { pg_sys::proc_exit(1) };
-}
-
-/// How long to wait before claiming again after `failed_rounds` failed rounds in
-/// a row: 200 ms, doubling, at most 30 s.
-fn backoff(failed_rounds: u32) -> Duration {
-    let millis = 100u64.saturating_mul(1u64 << failed_rounds.min(20));
-    Duration::from_millis(millis.min(30_000))
-}
-
-/// Waits, connected to no database, until `database` exists: says so once in
-/// the log, then checks again after 1 s, 2 s, ... at most every 60 s. Exits at
-/// SIGTERM.
-fn wait_for_database(database: &str) {
-    let Ok(name) = std::ffi::CString::new(database) else {
-        warning!("marimo_erp webhook worker: marimo_erp.database holds a NUL byte; the worker stays idle");
-        loop {
-            wait_or_exit(60_000);
-        }
-    };
-    let mut delay_ms: i64 = 1000;
-    let mut said = false;
-    loop {
-        let exists = guarded_transaction(|| database_exists(&name));
-        match exists {
-            Ok(true) => {
-                if said {
-                    log!(
-                        "marimo_erp webhook worker: database \"{database}\" exists now; connecting"
-                    );
-                }
-                return;
-            }
-            Ok(false) if !said => {
-                log!(
-                    "marimo_erp webhook worker: database \"{database}\" (marimo_erp.database) does not exist; waiting for it"
-                );
-                said = true;
-            }
-            Ok(false) => {}
-            Err(error) => {
-                warning!("marimo_erp webhook worker: looking for database \"{database}\" failed: {error}")
-            }
-        }
-        wait_or_exit(delay_ms);
-        delay_ms = (delay_ms * 2).min(60_000);
-    }
-}
-
-/// Whether `name` is in pg_database, read with a heap scan: connected to no
-/// database, the shared catalogs' indexes may not be usable yet (as the
-/// autovacuum launcher does).
-fn database_exists(name: &std::ffi::CStr) -> bool {
-    let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
-    let mut found = false;
-    unsafe {
-        let relation = pg_sys::table_open(pg_sys::DatabaseRelationId, lock);
-        let scan = pg_sys::table_beginscan_catalog(relation, 0, std::ptr::null_mut());
-        loop {
-            let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
-            if tuple.is_null() {
-                break;
-            }
-            let header = (*tuple).t_data;
-            let form = (header as *const u8).add((*header).t_hoff as usize)
-                as *const pg_sys::FormData_pg_database;
-            if std::ffi::CStr::from_ptr((*form).datname.data.as_ptr()) == name {
-                found = true;
-                break;
-            }
-        }
-        pg_sys::table_endscan(scan);
-        pg_sys::table_close(relation, lock);
-    }
-    found
-}
-
-/// Sleeps up to `timeout_ms` (a signal wakes it); exits at SIGTERM.
-fn wait_or_exit(timeout_ms: i64) {
-    unsafe {
-        pg_sys::WaitLatch(
-            pg_sys::MyLatch,
-            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-            timeout_ms,
-            pg_sys::PG_WAIT_EXTENSION,
-        );
-        pg_sys::ResetLatch(pg_sys::MyLatch);
-    }
-    pgrx::check_for_interrupts!();
-    if BackgroundWorker::sigterm_received() {
-        log!("marimo_erp webhook worker stopping");
-        unsafe { pg_sys::proc_exit(0) };
-    }
-    if BackgroundWorker::sighup_received() {
-        unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
-    }
-}
-
-/// Runs `work` in a transaction of its own and commits it; an ERROR in it (or in
-/// the commit) rolls the transaction back and comes back as `Err`, so that no
-/// row can end the worker.
-fn guarded_transaction<R>(work: impl FnOnce() -> R) -> Result<R, String> {
-    unsafe {
-        pg_sys::SetCurrentStatementStartTimestamp();
-        pg_sys::StartTransactionCommand();
-        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
-    }
-    let result = PgTryBuilder::new(AssertUnwindSafe(move || {
-        let value = work();
-        unsafe {
-            pg_sys::PopActiveSnapshot();
-            pg_sys::CommitTransactionCommand();
-        }
-        Ok(value)
-    }))
-    .catch_others(|error| Err(describe_caught(&error)))
-    .execute();
-    if result.is_err() {
-        unsafe { pg_sys::AbortCurrentTransaction() };
-    }
-    result
 }
 
 /// After a claim failed: deliveries whose state no claim can take (pending with

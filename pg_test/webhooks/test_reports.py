@@ -352,6 +352,29 @@ def test_application_access(nopreload_cluster):
         db.value("SELECT run_report_now(%s, NULL)", (mine.id,))
 
 
+def test_operator_who_is_not_superuser(nopreload_cluster):
+    """The pg_cron setup the README recommends: an operator login (marimo_admin, not a
+    superuser) runs due reports and runs one at once, though it may not write report_runs."""
+    cluster, db = nopreload_cluster, nopreload_cluster.db
+    db.rows("DO $$ BEGIN CREATE ROLE reports_operator LOGIN IN ROLE marimo_admin;"
+            " EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    t = Tenant(db)
+    report = t.report("json", schedule="* * * * *")
+    db.rows("UPDATE scheduled_reports SET next_run_at = now() - interval '1 hour' WHERE tenant_id = %s"
+            " AND id = %s", (t.id, report))
+    conn = psycopg.connect(host=cluster.dir, port=cluster.port, user="reports_operator",
+                           dbname=cluster.dbname, autocommit=True)
+    try:
+        assert conn.execute("SELECT run_due_reports()").fetchone()[0] >= 1
+        ran = conn.execute("SELECT run_report_now(%s, %s)", (t.id, report)).fetchone()[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE report_runs SET status = 'failed' WHERE tenant_id = %s", (t.id,))
+    finally:
+        conn.close()
+    assert [r["status"] for r in t.runs(report)] == ["succeeded", "succeeded"]
+    assert t.run(ran)["triggered_by"] == "manual"
+
+
 def test_cleanup_in_maintenance(nopreload_cluster):
     db = nopreload_cluster.db
     t = Tenant(db)

@@ -474,7 +474,7 @@ fn run_sandboxed(
     let timeout_ms = ANALYTICS_STATEMENT_TIMEOUT_MS.get();
     let schema = CString::new(format!(
         "{}, pg_catalog, pg_temp",
-        installation::quote_ident(&installation::schema())
+        installation::schema() // already a quoted identifier
     ))
     .unwrap_or_default();
     // Every setting changed from here on, by us or by the query, is rolled back

@@ -68,8 +68,7 @@ pub fn deliver(tenant: Uuid, run: Uuid, d: &Delivery) -> bool {
             "file_name": f.file_name,
             "bytes": f.content.len(),
             "fetch": format!(
-                "SELECT * FROM {}.report_run_content('{tenant}', '{run}')",
-                installation::quote_ident(&schema)
+                "SELECT * FROM {schema}.report_run_content('{tenant}', '{run}')"
             ),
         })),
     });

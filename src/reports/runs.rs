@@ -22,7 +22,7 @@ use super::render::{self, Format};
 use crate::analytics::sandbox::{render_saved_dashboard, run_saved_query};
 use crate::analytics::schedule::next_run;
 use crate::infra::errors::{describe_caught, invalid_argument, raise, required, spi};
-use crate::infra::guard::{in_subtransaction, PinnedSearchPath};
+use crate::infra::guard::{in_subtransaction, with_owner_privileges, PinnedSearchPath};
 use crate::infra::gucs::REPORT_RUN_RETENTION_MIN;
 use crate::infra::installation;
 use crate::infra::spi::with_schema;
@@ -460,7 +460,9 @@ fn run_due_reports() -> i32 {
             "run_due_reports() is for operators (marimo_admin)",
         );
     }
-    run_due_in_transaction()
+    // Only the runner writes report_runs: an operator who is not a superuser
+    // (the pg_cron job the README recommends) has SELECT and DELETE on it.
+    with_owner_privileges(run_due_in_transaction)
 }
 
 /// Runs a report of the tenant at once and returns the run's id.
@@ -469,8 +471,10 @@ fn run_report_now(tenant: Option<Uuid>, report: Option<Uuid>) -> Uuid {
     let _search_path = PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let report = required(report, "report");
-    let caller = authorize_tenant(tenant, true);
-    as_owner_for_applications(caller, || {
+    authorize_tenant(tenant, true);
+    // As the owner for every caller, operators included: only the runner writes
+    // report_runs (operators and applications may read and delete its rows).
+    with_owner_privileges(|| {
         let run = new_run_id();
         let inserted = insert_returning_id(
             &with_schema(

@@ -40,8 +40,10 @@ pub fn sheet_name(heading: &str, index: usize, taken: &mut Vec<String>) -> Strin
             c => c,
         })
         .collect();
-    let cleaned = cleaned.trim().trim_matches('\'').trim();
-    let mut base: String = cleaned.chars().take(31).collect();
+    // Excel refuses a name that begins or ends with an apostrophe: trim after
+    // cutting to 31 characters, where the cut may have left one at the end.
+    let cut: String = cleaned.trim().chars().take(31).collect();
+    let mut base = cut.trim().trim_matches('\'').trim().to_string();
     if base.is_empty() {
         base = format!("Sheet {}", index + 1);
     }
@@ -238,6 +240,9 @@ mod tests {
             "SALES  EU   A B (2)"
         );
         assert_eq!(sheet_name("'quoted'", 6, &mut taken), "quoted");
+        // The 31st character an apostrophe: cut, then trimmed (Excel refuses it at the end).
+        let apostrophe = format!("{}'tail", "y".repeat(30));
+        assert_eq!(sheet_name(&apostrophe, 7, &mut taken), "y".repeat(30));
         for name in &taken {
             rust_xlsxwriter::Worksheet::new()
                 .set_name(name.clone())

@@ -81,6 +81,46 @@ if command -v jq >/dev/null; then
         && mv "$JSON_FILE.tmp" "$JSON_FILE"
 fi
 
+# The medians of this scale, kept beside latest.json so that a run at another
+# scale can show how the per-call costs grow with the data ("Cost growth").
+SCALE_JSON=""
+if [ "$BENCH_QUICK" != 1 ]; then
+    SCALE_JSON="${BENCH_RESULTS_DIR}/scale${BENCH_SCALE}.json"
+    cp "$JSON_FILE" "$SCALE_JSON"
+fi
+# Per-call costs at every scale measured so far, as one markdown table: for each
+# hot call, the native time of one call (1000 / calls/s for throughputs, ms as
+# measured otherwise) at each scale, and the largest over the smallest.
+cost_growth_table() {
+    local files=() f
+    for f in "${BENCH_RESULTS_DIR}"/scale*.json; do [ -e "$f" ] && files+=("$f"); done
+    [ "${#files[@]}" -ge 2 ] || return 0
+    python3 - "${files[@]}" <<'PY'
+import json, re, sys
+scales = []
+for path in sys.argv[1:]:
+    scale = re.search(r"scale([0-9.]+)\.json$", path).group(1)
+    scales.append((float(scale), scale, {r["scenario"]: r for r in json.load(open(path))}))
+scales.sort()
+calls = [s for s in scales[0][2] if s[:2] in ("1.", "2.", "3.")]
+print("| call | " + " | ".join(f"scale {label}" for _, label, _ in scales) + " | largest / smallest scale |")
+print("|---|" + "---:|" * (len(scales) + 1))
+for name in calls:
+    costs = []
+    for _, _, rows in scales:
+        row = rows.get(name)
+        if row is None or row["native"] is None:
+            costs.append(None)
+        elif row["unit"] == "ms":
+            costs.append(float(row["native"]))
+        else:
+            costs.append(1000.0 / float(row["native"]))
+    cells = ["n/a" if c is None else f"{c:.4f} ms" for c in costs]
+    growth = "n/a" if None in (costs[0], costs[-1]) else f"{costs[-1] / costs[0]:.2f}"
+    print(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
+PY
+}
+
 # ---- targets ---------------------------------------------------------------
 # Each target: id, description, the measured value as text, met (t/f), by how much, why.
 v() { qv postgres "SELECT $1"; }
@@ -267,6 +307,15 @@ expired rows and keeps the others; the rollup counts exactly the rows each inges
    ${BENCH_DURATION} s in all). The figure is the rate of ingest transactions completed while the cleanup ran
    (from pgbench's per-transaction log), divided by ingest alone: a cleanup that blocks ingest for its whole
    duration scores near 0 however short it is.
+
+## Cost growth
+
+The native cost of one call at each scale benchmarked so far (\`bench/results/scale*.json\`,
+each from its own run; throughputs as 1000 / calls per second, with ${BENCH_CLIENTS} clients):
+a call whose cost does not grow with the data keeps a ratio near 1.
+
+$(cost_growth_table || echo "(the table could not be made)")
+$([ -z "$(cost_growth_table 2>/dev/null)" ] && echo "Only one scale has been benchmarked: run \`bench/run --scale 3\` beside \`--scale 1\`.")
 
 ## Diagnostics
 

@@ -9,3 +9,44 @@
 -- == Cleanups that commit day by day ==
 
 -- == Webhook worker: claims and records from kept plans ==
+
+-- == Report schedules: a restore keeps every report ==
+-- keep_report_next_run_at() no longer checks an inactive row on insert (0.12.0
+-- refused one with an unreadable schedule and no last_error, so a dump holding
+-- it lost the row on restore), and runs as its owner, so that a role allowed to
+-- write scheduled_reports but not to call next_report_run() (a database owner
+-- restoring a dump) can. CREATE OR REPLACE keeps the trigger that uses it.
+CREATE OR REPLACE FUNCTION @extschema@.keep_report_next_run_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    checked boolean;
+    next_run timestamptz;
+BEGIN
+    IF TG_WHEN <> 'BEFORE' OR TG_LEVEL <> 'ROW' OR TG_OP NOT IN ('INSERT', 'UPDATE') THEN
+        RAISE EXCEPTION 'keep_report_next_run_at() must be a row-level BEFORE INSERT OR UPDATE trigger'
+            USING ERRCODE = '39P01';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        checked := NEW.is_active;
+    ELSE
+        checked := NEW.schedule IS DISTINCT FROM OLD.schedule
+                OR NEW.timezone IS DISTINCT FROM OLD.timezone
+                OR (NEW.is_active AND NOT OLD.is_active);
+    END IF;
+    IF checked THEN
+        -- 22023 naming the argument (schedule or timezone) when it cannot be read.
+        next_run := @extschema@.next_report_run(NEW.schedule, NEW.timezone, pg_catalog.now());
+    END IF;
+    IF NOT NEW.is_active THEN
+        NEW.next_run_at := NULL;
+    ELSIF NEW.next_run_at IS NULL OR (checked AND TG_OP = 'UPDATE') THEN
+        NEW.next_run_at := COALESCE(next_run, @extschema@.next_report_run(NEW.schedule, NEW.timezone, pg_catalog.now()));
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.keep_report_next_run_at() IS
+    'Trigger of scheduled_reports: refuses (22023) schedules and time zones next_report_run() cannot read when an active row is inserted, its schedule or time zone changes or it is activated (an inactive row is checked when activated, so that any dump restores); keeps next_run_at: NULL when inactive, recomputed from now() on those changes or when NULL, an explicit value otherwise kept. Runs as its owner: it only computes.';

@@ -126,15 +126,13 @@ VALUES ('c5000000-0000-4000-8000-000000000001', 'c5200000-0000-4000-8000-0000000
 SELECT next_run_at FROM scheduled_reports WHERE id = 'c5200000-0000-4000-8000-000000000002';
 COMMIT;
 
--- Refused: bad schedules and zones on insert (active or not), on change, on activation.
+-- Refused: bad schedules and zones on an active insert, on change, on activation.
 SELECT regress.expect_error($$INSERT INTO scheduled_reports (tenant_id, name, analytics_query_id, schedule, recipients)
     VALUES ('c5000000-0000-4000-8000-000000000001', 'Bad', 'c5100000-0000-4000-8000-000000000001', '99 99 * * *', '{a@example.com}')$$);
 SELECT regress.expect_error($$INSERT INTO scheduled_reports (tenant_id, name, analytics_query_id, schedule, recipients)
     VALUES ('c5000000-0000-4000-8000-000000000001', 'Bad', 'c5100000-0000-4000-8000-000000000001', '0 8 31 2 *', '{a@example.com}')$$);
 SELECT regress.expect_error($$INSERT INTO scheduled_reports (tenant_id, name, analytics_query_id, schedule, timezone, recipients)
     VALUES ('c5000000-0000-4000-8000-000000000001', 'Bad', 'c5100000-0000-4000-8000-000000000001', '0 8 * * *', 'Mars/Olympus_Mons', '{a@example.com}')$$);
-SELECT regress.expect_error($$INSERT INTO scheduled_reports (tenant_id, name, analytics_query_id, schedule, is_active, recipients)
-    VALUES ('c5000000-0000-4000-8000-000000000001', 'Bad', 'c5100000-0000-4000-8000-000000000001', '0 8 31 2 *', false, '{a@example.com}')$$);
 SELECT regress.expect_error($$UPDATE scheduled_reports SET schedule = '0 8 31 2 *' WHERE id = 'c5200000-0000-4000-8000-000000000001'$$);
 SELECT regress.expect_error($$UPDATE scheduled_reports SET timezone = 'Mars/Olympus_Mons' WHERE id = 'c5200000-0000-4000-8000-000000000001'$$);
 -- A row the 0.12.0 update deactivated (inactive, last_error set) restores, and
@@ -145,8 +143,38 @@ VALUES ('c5000000-0000-4000-8000-000000000001', 'c5200000-0000-4000-8000-0000000
 SELECT regress.expect_error($$UPDATE scheduled_reports SET is_active = true WHERE id = 'c5200000-0000-4000-8000-000000000003'$$);
 UPDATE scheduled_reports SET schedule = '0 9 * * *', is_active = true, last_error = NULL
  WHERE id = 'c5200000-0000-4000-8000-000000000003';
+-- So does an inactive row without last_error (0.13.0): run_report_now clears
+-- last_error, and a dump of such a row must restore; activation checks it.
+INSERT INTO scheduled_reports (tenant_id, id, name, analytics_query_id, schedule, is_active, recipients)
+VALUES ('c5000000-0000-4000-8000-000000000001', 'c5200000-0000-4000-8000-000000000005', 'Inactive, unreadable',
+        'c5100000-0000-4000-8000-000000000001', '0 8 31 2 *', false, '{a@example.com}');
+SELECT regress.expect_error($$UPDATE scheduled_reports SET is_active = true WHERE id = 'c5200000-0000-4000-8000-000000000005'$$);
 SELECT name, schedule, is_active, next_run_at IS NOT NULL AS scheduled FROM scheduled_reports
  WHERE tenant_id = 'c5000000-0000-4000-8000-000000000001' ORDER BY id;
+
+-- A role that may write scheduled_reports without being allowed to call
+-- next_report_run() itself (here BYPASSRLS with table grants, as a loader or
+-- a restoring database owner can be): the trigger computes as its owner.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'marimo_schedules_loader') THEN
+        DROP OWNED BY marimo_schedules_loader;
+        DROP ROLE marimo_schedules_loader;
+    END IF;
+END
+$$;
+CREATE ROLE marimo_schedules_loader LOGIN BYPASSRLS;
+GRANT USAGE ON SCHEMA public TO marimo_schedules_loader;
+GRANT SELECT, INSERT ON scheduled_reports TO marimo_schedules_loader;
+SET ROLE marimo_schedules_loader;
+SELECT has_function_privilege('next_report_run(text, text, timestamptz)', 'EXECUTE') AS loader_may_call;
+INSERT INTO scheduled_reports (tenant_id, id, name, analytics_query_id, schedule, recipients)
+VALUES ('c5000000-0000-4000-8000-000000000001', 'c5200000-0000-4000-8000-000000000006', 'Loaded',
+        'c5100000-0000-4000-8000-000000000001', '0 8 * * *', '{a@example.com}');
+SELECT next_run_at IS NOT NULL AS loaded_scheduled FROM scheduled_reports WHERE id = 'c5200000-0000-4000-8000-000000000006';
+RESET ROLE;
+DROP OWNED BY marimo_schedules_loader;
+DROP ROLE marimo_schedules_loader;
 
 
 -- An application role, for its current tenant: the same rules.

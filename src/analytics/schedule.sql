@@ -7,19 +7,24 @@ REVOKE ALL ON FUNCTION @extschema@.next_report_run(text, text, timestamptz) FROM
 GRANT EXECUTE ON FUNCTION @extschema@.next_report_run(text, text, timestamptz) TO marimo_app, marimo_admin;
 
 -- BEFORE INSERT OR UPDATE row trigger of scheduled_reports: refuses (22023) a
--- schedule or time zone next_report_run() cannot read, on every insert, on a
--- change of either, and when a row is activated. It keeps next_run_at: NULL
--- on an inactive row; on an active one computed from now() when the schedule
--- or time zone changes, when the row is activated, or when it is NULL. An
--- explicit next_run_at otherwise goes through: the report runner advances it
--- after each run, and an insert that gives one (pg_restore, a copy) keeps it.
--- One exception to the checks: a row inserted inactive with last_error set,
--- which is how the 0.12.0 update leaves rows whose schedule it could not read,
--- so that a dump of them restores; activating it checks it.
+-- schedule or time zone next_report_run() cannot read when an active row is
+-- inserted, when either changes, and when a row is activated. It keeps
+-- next_run_at: NULL on an inactive row; on an active one computed from now()
+-- when the schedule or time zone changes, when the row is activated, or when
+-- it is NULL. An explicit next_run_at otherwise goes through: the report
+-- runner advances it after each run, and an insert that gives one
+-- (pg_restore, a copy) keeps it.
+-- An inactive row is not checked on insert (0.13.0; 0.12.0 checked it unless
+-- last_error was set): it never runs, activating it checks it, and a dump of a
+-- database holding one (run_report_now clears last_error) must restore.
+-- SECURITY DEFINER (0.13.0): the roles that may write scheduled_reports are not
+-- all allowed to call next_report_run() themselves (pg_restore as a database
+-- owner is not a member of marimo_app); it only computes.
 -- It fires before scheduled_reports_set_updated_at (triggers fire in name
 -- order); neither reads what the other writes.
 CREATE FUNCTION @extschema@.keep_report_next_run_at() RETURNS trigger
     LANGUAGE plpgsql
+    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -31,7 +36,7 @@ BEGIN
             USING ERRCODE = '39P01';
     END IF;
     IF TG_OP = 'INSERT' THEN
-        checked := NEW.is_active OR NEW.last_error IS NULL;
+        checked := NEW.is_active;
     ELSE
         checked := NEW.schedule IS DISTINCT FROM OLD.schedule
                 OR NEW.timezone IS DISTINCT FROM OLD.timezone
@@ -50,7 +55,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.keep_report_next_run_at() IS
-    'Trigger of scheduled_reports: refuses (22023) schedules and time zones next_report_run() cannot read when a row is inserted (except inactive with last_error set, as the 0.12.0 update leaves them), its schedule or time zone changes or it is activated; keeps next_run_at: NULL when inactive, recomputed from now() on those changes or when NULL, an explicit value otherwise kept.';
+    'Trigger of scheduled_reports: refuses (22023) schedules and time zones next_report_run() cannot read when an active row is inserted, its schedule or time zone changes or it is activated (an inactive row is checked when activated, so that any dump restores); keeps next_run_at: NULL when inactive, recomputed from now() on those changes or when NULL, an explicit value otherwise kept. Runs as its owner: it only computes.';
 REVOKE ALL ON FUNCTION @extschema@.keep_report_next_run_at() FROM PUBLIC;
 
 CREATE TRIGGER scheduled_reports_keep_next_run_at

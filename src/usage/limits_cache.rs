@@ -180,8 +180,9 @@ unsafe fn fetch_is_visible(relation: pg_sys::Relation, version: &RowVersion) -> 
         true,
     );
     // The buffer stays pinned (keep_buf), so the header can be read.
-    let same_version =
-        visible && !tuple.t_data.is_null() && (*tuple.t_data).t_choice.t_heap.t_xmin == version.xmin;
+    let same_version = visible
+        && !tuple.t_data.is_null()
+        && (*tuple.t_data).t_choice.t_heap.t_xmin == version.xmin;
     if buffer != pg_sys::InvalidBuffer as pg_sys::Buffer {
         pg_sys::ReleaseBuffer(buffer);
     }

@@ -120,7 +120,7 @@ fn read_tenant_limits(tenant: Uuid) -> (RowVersion, TenantLimits) {
                 status: row.get::<String>(3)?.unwrap_or_default(),
                 trial_ends_at: row
                     .get::<TimestampWithTimeZone>(4)?
-                    .map(|at| pg_sys::TimestampTz::from(at)),
+                    .map(pg_sys::TimestampTz::from),
                 subscription_counts: row.get::<bool>(5)?.unwrap_or(false),
                 max_users: row.get::<i64>(6)?.unwrap_or(0),
                 max_storage_bytes: row.get::<i64>(7)?.unwrap_or(0),

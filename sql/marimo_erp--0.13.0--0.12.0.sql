@@ -45,3 +45,7 @@ COMMENT ON FUNCTION @extschema@.keep_report_next_run_at() IS
 -- == Ingest: record_usage and the API usage rollup off the insert path ==
 
 -- == Tenant limits: check_tenant_limit from kept plans and an exact cache; rollup reads by tenant ==
+
+-- 0.12.0's indexes of the rollups, as 0.12.0 created them.
+CREATE INDEX usage_metrics_tenant_id_period_start_idx ON @extschema@.usage_metrics (tenant_id, period_start);
+CREATE INDEX usage_metrics_period_start_idx ON @extschema@.usage_metrics (period_start);

@@ -1,13 +1,17 @@
 //! `check_tenant_limit`: a tenant's usage against its limit of a kind.
 
+use std::rc::Rc;
+
 use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 
 use super::is_metric_type;
-use crate::infra::errors::{invalid_argument, raise_with_hint, required};
+use super::limits_cache::{self, RowVersion, TenantLimits};
+use crate::infra::errors::{invalid_argument, raise, raise_with_hint, required};
 use crate::infra::guard::PinnedSearchPath;
+use crate::infra::installation;
 use crate::infra::spi::{read_value, stable_rows};
-use crate::tenancy::access::authorize_tenant;
+use crate::tenancy::access::{authorize_tenant, Caller};
 use crate::tenants::tenant_not_found;
 
 /// What a limit type measures.
@@ -87,39 +91,87 @@ fn classify_limit(limit_type: &str, configured_for_tenant: bool) -> LimitKind {
     )
 }
 
-/// The tenant's state as far as limits are concerned.
-struct TenantLimits {
-    status: String,
-    trial_over_without_subscription: bool,
-    max_users: i64,
-    max_storage_bytes: i64,
-    configured: Option<i64>,
-    has_configured: bool,
+/// The tenant's limits: from the backend's cache when the row version it
+/// holds is the one this statement sees, else read (under the pinned
+/// search_path) and kept. An application caller's tenant is its current one,
+/// proved by `authorize_tenant` before this runs.
+fn tenant_limits(tenant: Uuid, caller: Caller) -> Rc<TenantLimits> {
+    if let Some(limits) = limits_cache::lookup(tenant, caller == Caller::Application) {
+        return limits;
+    }
+    let _search_path = PinnedSearchPath::new();
+    let (version, limits) = read_tenant_limits(tenant);
+    let limits = Rc::new(limits);
+    limits_cache::store(tenant, version, Rc::clone(&limits));
+    limits
 }
 
-fn load_tenant_limits(tenant: Uuid, limit_type: &str) -> TenantLimits {
+fn read_tenant_limits(tenant: Uuid) -> (RowVersion, TenantLimits) {
+    let relation = tenants_relation();
     let found = stable_rows(
         include_str!("queries/tenant_limits.sql"),
-        &[tenant.into(), limit_type.into()],
+        &[tenant.into()],
         |row| {
-            Ok(TenantLimits {
-                status: row.get::<String>(1)?.unwrap_or_default(),
-                trial_over_without_subscription: row.get::<bool>(2)?.unwrap_or(false),
-                max_users: row.get::<i64>(3)?.unwrap_or(0),
-                max_storage_bytes: row.get::<i64>(4)?.unwrap_or(0),
-                configured: row.get::<i64>(5)?,
-                has_configured: row.get::<bool>(6)?.unwrap_or(false),
-            })
+            let ctid = row.get::<pg_sys::ItemPointerData>(1)?.unwrap_or_default();
+            let xmin = row.get::<pg_sys::TransactionId>(2)?.unwrap_or_default();
+            let keys = row.get::<Vec<String>>(8)?.unwrap_or_default();
+            let values = row.get::<Vec<Option<i64>>>(9)?.unwrap_or_default();
+            let limits = TenantLimits {
+                status: row.get::<String>(3)?.unwrap_or_default(),
+                trial_ends_at: row
+                    .get::<TimestampWithTimeZone>(4)?
+                    .map(pg_sys::TimestampTz::from),
+                subscription_counts: row.get::<bool>(5)?.unwrap_or(false),
+                max_users: row.get::<i64>(6)?.unwrap_or(0),
+                max_storage_bytes: row.get::<i64>(7)?.unwrap_or(0),
+                configured: keys
+                    .into_iter()
+                    .zip(values)
+                    .map(|(key, value)| (key, value.unwrap_or(i64::MAX)))
+                    .collect(),
+            };
+            Ok((ctid, xmin, limits))
         },
     );
-    found
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| tenant_not_found(tenant))
+    let Some((ctid, xmin, mut limits)) = found.into_iter().next() else {
+        tenant_not_found(tenant)
+    };
+    // Sorted as Rust compares, whatever the collation ordered them by.
+    limits.configured.sort_by(|a, b| a.0.cmp(&b.0));
+    (
+        RowVersion {
+            relation: relation.0,
+            file: relation.1,
+            ctid,
+            xmin,
+        },
+        limits,
+    )
+}
+
+/// The OID and file (relfilenode) of this installation's `tenants`, from the relcache.
+fn tenants_relation() -> (pg_sys::Oid, pg_sys::Oid) {
+    let schema = unsafe { pg_sys::get_extension_schema(installation::id()) };
+    let relation = unsafe { pg_sys::get_relname_relid(c"tenants".as_ptr(), schema) };
+    if relation == pg_sys::InvalidOid {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            "marimo_erp: table tenants not found",
+        );
+    }
+    let file = unsafe {
+        let opened = pg_sys::table_open(relation, pg_sys::AccessShareLock as _);
+        let file = (*(*opened).rd_rel).relfilenode;
+        // The lock stays to the end of the transaction, as a query's does.
+        pg_sys::table_close(opened, pg_sys::NoLock as _);
+        file
+    };
+    (relation, file)
 }
 
 /// Measures the tenant's current usage where the extension holds the data.
 fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
+    let _search_path = PinnedSearchPath::new();
     let measured = match kind {
         LimitKind::Rows(counted) => read_value::<i64>(counted.count, &[tenant.into()]),
         LimitKind::PerPeriod { metric, period } => read_value::<i64>(
@@ -150,7 +202,6 @@ fn check_tenant_limit(
     limit_type: Option<&str>,
     current_value: Option<i64>,
 ) -> TableIterator<'static, (bool, String, i64, Option<i64>, Option<i64>, Option<String>)> {
-    let _search_path = PinnedSearchPath::new();
     let tenant = required(tenant, "tenant");
     let limit_type = required(limit_type, "limit_type");
     if let Some(value) = current_value {
@@ -160,20 +211,21 @@ fn check_tenant_limit(
             ));
         }
     }
-    authorize_tenant(tenant, false);
-    let limits = load_tenant_limits(tenant, limit_type);
-    let kind = classify_limit(limit_type, limits.has_configured);
+    let caller = authorize_tenant(tenant, false);
+    let limits = tenant_limits(tenant, caller);
+    let configured = limits.configured(limit_type);
+    let kind = classify_limit(limit_type, configured.is_some());
     let limit_value = match kind {
         LimitKind::Users => Some(limits.max_users),
         LimitKind::Storage => Some(limits.max_storage_bytes),
-        _ => limits.configured,
+        _ => configured,
     };
     let current = current_value.unwrap_or_else(|| measure_usage(tenant, limit_type, &kind));
     let remaining = limit_value.map(|limit| (limit - current).max(0));
     let refusal = match limits.status.as_str() {
         "suspended" => Some("tenant is suspended".to_string()),
         "cancelled" => Some("tenant is cancelled".to_string()),
-        _ if limits.trial_over_without_subscription => {
+        _ if limits.trial_over_without_subscription() => {
             Some("trial has ended and the tenant has no active subscription".to_string())
         }
         _ => match limit_value {
@@ -224,6 +276,52 @@ mod tests {
             LimitKind::PerPeriod { ref metric, period: "day" } if metric == "emails_sent"
         ));
         assert!(matches!(classify_limit("seats", true), LimitKind::Custom));
+    }
+
+    fn limit_of(tenant: &str, limit_type: &str) -> Option<i64> {
+        Spi::get_one::<i64>(&format!(
+            "SELECT limit_value FROM check_tenant_limit('{tenant}', '{limit_type}', 1)"
+        ))
+        .unwrap()
+    }
+
+    /// The cache follows the transaction's own changes, statement by statement,
+    /// and a change undone (the row deleted) is not answered from it.
+    #[pg_test]
+    fn cached_limits_follow_each_statement() {
+        let tenant = "e0000000-0000-4000-8000-000000000001";
+        Spi::run(&format!(
+            "INSERT INTO tenants (id, slug, name, max_users, limits)
+             VALUES ('{tenant}', 'cache-test', 'Cache test', 10, '{{\"seats\": 4, \"b\": 1e30}}')"
+        ))
+        .unwrap();
+        assert_eq!(limit_of(tenant, "users_count"), Some(10));
+        assert_eq!(limit_of(tenant, "users_count"), Some(10));
+        assert_eq!(limit_of(tenant, "seats"), Some(4));
+        assert_eq!(limit_of(tenant, "b"), Some(i64::MAX));
+        Spi::run(&format!(
+            "UPDATE tenants SET max_users = 3, limits = '{{\"seats\": 2}}' WHERE id = '{tenant}'"
+        ))
+        .unwrap();
+        assert_eq!(limit_of(tenant, "users_count"), Some(3));
+        assert_eq!(limit_of(tenant, "seats"), Some(2));
+        Spi::run(&format!("DELETE FROM tenants WHERE id = '{tenant}'")).unwrap();
+        let gone = Spi::get_one::<i64>(&format!(
+            "SELECT count(*) FROM tenants WHERE id = '{tenant}'"
+        ));
+        assert_eq!(gone.unwrap(), Some(0));
+    }
+
+    #[pg_test(error = "tenant e0000000-0000-4000-8000-000000000002 does not exist")]
+    fn a_deleted_tenant_is_not_answered_from_the_cache() {
+        let tenant = "e0000000-0000-4000-8000-000000000002";
+        Spi::run(&format!(
+            "INSERT INTO tenants (id, slug, name) VALUES ('{tenant}', 'cache-gone', 'Cache gone')"
+        ))
+        .unwrap();
+        assert_eq!(limit_of(tenant, "users_count"), Some(5));
+        Spi::run(&format!("DELETE FROM tenants WHERE id = '{tenant}'")).unwrap();
+        limit_of(tenant, "users_count");
     }
 
     #[pg_test(error = "argument \"limit_type\" is unknown: \"seats\"")]

@@ -11,6 +11,7 @@ use crate::infra::errors::{invalid_argument, required};
 pub mod aggregate;
 pub mod cleanup;
 pub mod limits;
+mod limits_cache;
 pub mod record;
 
 pgrx::extension_sql_file!(

@@ -29,8 +29,15 @@ CREATE TABLE @extschema@.usage_metrics (
     CONSTRAINT usage_metrics_sample_count_check CHECK (sample_count >= 1)
 );
 
-CREATE INDEX usage_metrics_tenant_id_period_start_idx ON @extschema@.usage_metrics (tenant_id, period_start);
-CREATE INDEX usage_metrics_period_start_idx ON @extschema@.usage_metrics (period_start);
+-- Every reader of the rollups names the tenant and the metric and reads a range
+-- of hours: the primary key (tenant_id, metric_type, period_start) serves them
+-- all, and the cascade of a tenant's deletion (tenant_id leads it). Until 0.13.0
+-- there were also (tenant_id, period_start) and (period_start) indexes; no
+-- statement needed them, and the second misled the planner: period_start follows
+-- the heap order, so with the default random_page_cost it read a tenant's month
+-- through it and filtered out every other tenant's rows, more of them as tenants
+-- grow. Nothing reads the rollups by time alone (no cleanup of old rollups
+-- exists); one would scan the table, once, which is what removing most of it costs anyway.
 
 CREATE TRIGGER usage_metrics_set_updated_at BEFORE UPDATE ON @extschema@.usage_metrics
     FOR EACH ROW EXECUTE FUNCTION @extschema@.set_updated_at();

@@ -1,9 +1,12 @@
--- check_tenant_limit: the limits of tenant $1 and its configured limit $2, if any.
-SELECT status, trial_ends_at IS NOT NULL AND trial_ends_at < pg_catalog.now()
-               AND subscription_status NOT IN ('active', 'past_due'),
+-- check_tenant_limit: what the limits of tenant $1 depend on, for the backend's
+-- cache (limits_cache.rs): the row version (ctid, raw xmin) the values come
+-- from, and the inputs of every rule, not its answer (the trial rule depends on
+-- now()). The keys of `limits` and their values, clamped to bigint (the CHECK
+-- constraint allows 5.0 and 1e20: no practical limit), in one order.
+SELECT ctid, xmin, status, trial_ends_at,
+       subscription_status IN ('active', 'past_due'),
        max_users::bigint, max_storage_bytes,
-       -- The CHECK constraint allows 5.0 and 1e20; clamp to bigint, i.e. no practical limit.
-       CASE WHEN limits ->> $2 IS NOT NULL
-            THEN LEAST((limits ->> $2)::numeric, 9223372036854775807)::bigint END,
-       limits ? $2
+       ARRAY(SELECT e.key FROM pg_catalog.jsonb_each_text(limits) e ORDER BY e.key),
+       ARRAY(SELECT LEAST(e.value::numeric, 9223372036854775807)::bigint
+               FROM pg_catalog.jsonb_each_text(limits) e ORDER BY e.key)
   FROM @extschema@.tenants WHERE id = $1

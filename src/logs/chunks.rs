@@ -45,7 +45,6 @@ use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};
 use pgrx::datum::{Date, TimestampWithTimeZone};
 use pgrx::prelude::*;
 
-use super::retention::Tally;
 use crate::infra::errors::spi;
 use crate::infra::gucs::PARTITION_DROP_LOCK_TIMEOUT_MS;
 use crate::infra::installation;
@@ -93,6 +92,26 @@ pub enum Job<'a> {
         first_day: Date,
         count: i32,
     },
+}
+
+/// What a cleanup removed: every row (`rows`), and of them those deleted in
+/// place (their dead tuples wait for vacuum) and those of dropped partitions
+/// taken from the statistics rather than read; the partitions dropped.
+#[derive(Default, Clone, Copy)]
+pub struct Tally {
+    pub rows: i64,
+    pub dropped: i32,
+    pub deleted_in_place: i64,
+    pub from_statistics: i64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.rows += other.rows;
+        self.dropped += other.dropped;
+        self.deleted_in_place += other.deleted_in_place;
+        self.from_statistics += other.from_statistics;
+    }
 }
 
 /// What a chunk did: rows removed and partitions dropped, partitions created,

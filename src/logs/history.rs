@@ -20,7 +20,7 @@ use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use super::retention::Tally;
+use super::chunks::Tally;
 use crate::infra::errors::{raise, spi};
 use crate::infra::gucs::MAINTENANCE_HISTORY_RETENTION_MIN;
 use crate::infra::installation;

@@ -40,7 +40,7 @@ use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use super::chunks;
+use super::chunks::{self, Tally};
 use super::history;
 use super::partitions::{self, Partition};
 use super::registry::{LogTable, DAILY_PARTITIONED};
@@ -212,26 +212,6 @@ pub fn drop_one_expired(
         cutoff,
         batch_size,
     ))
-}
-
-/// What a cleanup removed: every row (`rows`), and of them those deleted in
-/// place (their dead tuples wait for vacuum) and those of dropped partitions
-/// taken from the statistics rather than read; the partitions dropped.
-#[derive(Default, Clone, Copy)]
-pub struct Tally {
-    pub rows: i64,
-    pub dropped: i32,
-    pub deleted_in_place: i64,
-    pub from_statistics: i64,
-}
-
-impl Tally {
-    pub fn add(&mut self, other: &Tally) {
-        self.rows += other.rows;
-        self.dropped += other.dropped;
-        self.deleted_in_place += other.deleted_in_place;
-        self.from_statistics += other.from_statistics;
-    }
 }
 
 /// Drops the `expired` partitions of `table` (all of `partitions`), each

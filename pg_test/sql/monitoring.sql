@@ -126,6 +126,11 @@ SELECT rows_removed, partitions_dropped, details -> 'tables' -> 0 ->> 'table' AS
        (details -> 'tables' -> 0 ->> 'older_than')::timestamptz BETWEEN now() - interval '90 days 1 minute' AND now() - interval '90 days' AS cutoff_90_days
   FROM maintenance_runs WHERE maintenance_run = :'run_id' AND task = 'cleanup_api_usage_logs';
 SELECT to_regclass('api_usage_logs_p' || to_char((now() - interval '120 days') AT TIME ZONE 'UTC', 'YYYYMMDD')) IS NULL AS expired_day_dropped;
+-- (0.13.0) What it removed in place (dead tuples left for vacuum) and what it took
+-- from the statistics of the days it dropped instead of reading them.
+SELECT (details -> 'tables' -> 0 ->> 'dead_rows_left')::bigint AS dead_rows_left,
+       (details -> 'tables' -> 0 ->> 'rows_from_statistics')::bigint AS rows_from_statistics
+  FROM maintenance_runs WHERE maintenance_run = :'run_id' AND task = 'cleanup_api_usage_logs';
 -- The retention of the history is a setting.
 SET marimo_erp.maintenance_history_retention = '30d';
 SELECT rows FROM run_maintenance() WHERE relation = 'maintenance_runs';

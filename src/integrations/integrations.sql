@@ -352,7 +352,7 @@ COMMENT ON COLUMN @extschema@.sendgrid_contacts.updated_at IS 'When the row was 
 COMMENT ON COLUMN @extschema@.sendgrid_contacts.search_vector IS 'E-mail address (also by its parts) and names as a text search document in the tenant''s language; kept by a trigger, read by search_sendgrid_contacts().';
 
 COMMENT ON FUNCTION @extschema@.cleanup_integration_logs(interval, integer) IS
-    'Deletes integration_logs rows older than retention (default 90 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
+    'Removes integration_logs rows older than retention (default 90 days). Wholly expired UTC days are dropped one transaction a day by a background worker, so that inserts wait for one day''s drop at most; the expired rows of the boundary day and the default partition are deleted in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches. Returns the number of rows removed: a dropped day''s rows are taken from the statistics (pg_stat live tuples, or pg_class.reltuples), not read, exact once the day was vacuumed after its last insert, an estimate otherwise; a day never vacuumed nor analyzed is counted. Days the worker dropped stay dropped if the calling transaction rolls back.';
 
 -- Privileges and isolation (0.7.0). Operators: everything but DDL. Applications:
 -- their tenant's rows under row-level security; integration_logs is append-only

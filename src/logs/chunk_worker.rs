@@ -1,6 +1,7 @@
 //! The background worker that runs one chunk of maintenance (see `chunks`):
-//! started by `chunks::in_worker`, it does its one job in one transaction and
-//! reports through the caller's shared memory once that transaction committed.
+//! started by `chunks::in_worker`, it does its one job and reports through the
+//! caller's shared memory once each of its transactions committed: partitions
+//! created in one transaction, expired days dropped one transaction a day.
 
 use std::sync::atomic::Ordering;
 
@@ -8,14 +9,14 @@ use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::datum::{Date, TimestampWithTimeZone};
 use pgrx::prelude::*;
 
-use super::chunks::{Outcome, Shared, MAX_CREATED, NAME_LEN, WORKER_LOCK_TIMEOUT};
+use super::chunks::{Shared, MAX_CREATED, NAME_LEN, WORKER_LOCK_TIMEOUT};
 use super::partitions;
 use super::registry::DAILY_PARTITIONED;
 use super::retention;
 use crate::infra::guard::{set_config, with_owner_privileges};
 
-/// The worker: attaches the caller's segment, connects, runs its one job in one
-/// transaction, and reports once that transaction has committed.
+/// The worker: attaches the caller's segment, connects, runs its one job, and
+/// reports what each of its transactions did once it has committed.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn marimo_erp_maintenance_chunk_main(arg: pg_sys::Datum) {
@@ -47,59 +48,94 @@ pub extern "C-unwind" fn marimo_erp_maintenance_chunk_main(arg: pg_sys::Datum) {
     // applies to a named role), the job runs as the extension's owner, as the
     // SECURITY DEFINER caller does.
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(database as u32)), None);
-    let outcome = BackgroundWorker::transaction(move || {
-        let session = pg_sys::GucAction::GUC_ACTION_SET;
-        let context = pg_sys::GucContext::PGC_USERSET;
-        set_config(c"search_path", c"pg_catalog, pg_temp", context, session);
-        set_config(c"lock_timeout", WORKER_LOCK_TIMEOUT, context, session);
-        let drop_timeout = std::ffi::CString::new(drop_timeout.to_string()).unwrap_or_default();
-        set_config(
-            c"marimo_erp.partition_drop_lock_timeout",
-            &drop_timeout,
-            context,
-            session,
-        );
-        with_owner_privileges(|| match (kind.as_str(), a, b, c) {
-            ("D", Some(cutoff), Some(batch_size), Some(limit)) => {
-                let cutoff = TimestampWithTimeZone::try_from(cutoff).ok()?;
-                let (rows, dropped) = retention::drop_oldest_expired(
+    let shared = unsafe { &mut *shared };
+    match (kind.as_str(), a, b, c) {
+        ("D", Some(cutoff), Some(batch_size), Some(limit)) => {
+            if let Ok(cutoff) = TimestampWithTimeZone::try_from(cutoff) {
+                drop_day_by_day(
+                    shared,
                     table,
                     cutoff,
                     batch_size as i32,
-                    limit as usize,
+                    limit,
+                    drop_timeout,
                 );
-                Some(Outcome {
-                    rows,
-                    dropped,
-                    created: Vec::new(),
-                })
             }
-            ("C", Some(first_day), Some(count), None) => {
-                let first_day = unsafe { Date::from_pg_epoch_days(first_day as i32) };
-                let count = (count as i32).min(MAX_CREATED as i32);
-                Some(Outcome {
-                    created: partitions::create_days(table, first_day, count),
-                    ..Outcome::default()
-                })
-            }
-            _ => None,
-        })
-    });
-    // Here the transaction has committed.
-    if let Some(outcome) = outcome {
-        unsafe {
-            let shared = &mut *shared;
-            shared.rows = outcome.rows;
-            shared.dropped = i64::from(outcome.dropped);
-            for (i, (name, moved)) in outcome.created.iter().take(MAX_CREATED).enumerate() {
+        }
+        ("C", Some(first_day), Some(count), None) => {
+            let first_day = unsafe { Date::from_pg_epoch_days(first_day as i32) };
+            let count = (count as i32).min(MAX_CREATED as i32);
+            let created = BackgroundWorker::transaction(move || {
+                with_settings(drop_timeout);
+                with_owner_privileges(|| partitions::create_days(table, first_day, count))
+            });
+            // Here the transaction has committed.
+            for (i, (name, moved)) in created.iter().take(MAX_CREATED).enumerate() {
                 let bytes = name.as_bytes();
                 let len = bytes.len().min(NAME_LEN - 1);
                 shared.names[i][..len].copy_from_slice(&bytes[..len]);
                 shared.moved[i] = *moved;
             }
-            shared.created = outcome.created.len().min(MAX_CREATED) as u32;
+            shared.created = created.len().min(MAX_CREATED) as u32;
+            shared.committed.store(1, Ordering::Release);
             shared.done.store(1, Ordering::Release);
         }
+        _ => {}
     }
     unsafe { pg_sys::dsm_detach(segment) };
+}
+
+/// Drops the `limit` oldest expired partitions of `table`, each in a transaction
+/// of its own (0.13.0): the parent's exclusive lock, which blocks every insert
+/// into the log, is held for one day's drop at a time. Reports after each commit,
+/// so that the caller counts what was committed even if a later day fails.
+fn drop_day_by_day(
+    shared: &mut Shared,
+    table: &'static str,
+    cutoff: TimestampWithTimeZone,
+    batch_size: i32,
+    limit: i64,
+    drop_timeout: i64,
+) {
+    // Busy days are emptied, not dropped, and stay the oldest expired ones.
+    let mut kept = 0;
+    for _ in 0..limit.max(0) {
+        if shared.abandoned.load(Ordering::Acquire) == 1 || BackgroundWorker::sigterm_received() {
+            // The caller was cancelled, or the server shuts down: stop between days.
+            break;
+        }
+        let day = BackgroundWorker::transaction(move || {
+            with_settings(drop_timeout);
+            with_owner_privileges(|| retention::drop_one_expired(table, cutoff, batch_size, kept))
+        });
+        // Here the day's transaction has committed.
+        let Some(day) = day else {
+            break;
+        };
+        shared.rows += day.rows;
+        shared.dropped += i64::from(day.dropped);
+        shared.deleted_in_place += day.deleted_in_place;
+        shared.from_statistics += day.from_statistics;
+        shared.committed.fetch_add(1, Ordering::Release);
+        if day.dropped == 0 {
+            kept += 1;
+        }
+    }
+    shared.done.store(1, Ordering::Release);
+}
+
+/// The worker's settings, set in each of its transactions: a pinned
+/// search_path, its lock wait backstop, and the caller's drop lock timeout.
+fn with_settings(drop_timeout: i64) {
+    let session = pg_sys::GucAction::GUC_ACTION_SET;
+    let context = pg_sys::GucContext::PGC_USERSET;
+    set_config(c"search_path", c"pg_catalog, pg_temp", context, session);
+    set_config(c"lock_timeout", WORKER_LOCK_TIMEOUT, context, session);
+    let drop_timeout = std::ffi::CString::new(drop_timeout.to_string()).unwrap_or_default();
+    set_config(
+        c"marimo_erp.partition_drop_lock_timeout",
+        &drop_timeout,
+        context,
+        session,
+    );
 }

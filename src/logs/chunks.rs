@@ -24,6 +24,11 @@
 //! (its `pg_depend` rows + 4, an overestimate), 11 days of `user_activities`.
 //! Measured on 1,600 expired days (400 per log) and the defaults: see README.
 //!
+//! Since 0.13.0 (issue 10) a cleanup hands every expired day to a worker, not
+//! only a backlog beyond one chunk, and the worker drops them one transaction a
+//! day: each commit releases the parent's exclusive lock, so concurrent inserts
+//! wait for one day's drop at most. One worker start serves the whole cleanup.
+//!
 //! A worker cannot wait for a lock the caller holds (the caller waits for the
 //! worker: neither would ever go on, and the lock manager sees no cycle). So
 //! chunks go to workers only when this backend holds no lock on the log, its
@@ -33,6 +38,7 @@
 //! `max_worker_processes` slot, a worker that failed), the caller does one chunk
 //! itself and says in a NOTICE what is left for the next call.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};
@@ -54,11 +60,18 @@ pub(super) const WORKER_LOCK_TIMEOUT: &std::ffi::CStr = c"30s";
 /// What a worker reports, in a dynamic shared memory segment the caller made.
 #[repr(C)]
 pub(super) struct Shared {
-    /// 1 once the worker's transaction committed; the rest is valid only then.
+    /// 1 once the worker's last transaction committed.
     pub(super) done: AtomicU32,
+    /// The transactions the worker committed so far: `rows` and `dropped` count
+    /// what they did, valid even when a later one failed (`done` stays 0).
+    pub(super) committed: AtomicU32,
+    /// 1 once the caller stopped waiting (cancelled): the worker stops too.
+    pub(super) abandoned: AtomicU32,
     pub(super) created: u32,
     pub(super) rows: i64,
     pub(super) dropped: i64,
+    pub(super) deleted_in_place: i64,
+    pub(super) from_statistics: i64,
     pub(super) names: [[u8; NAME_LEN]; MAX_CREATED],
     pub(super) moved: [i64; MAX_CREATED],
 }
@@ -66,7 +79,7 @@ pub(super) struct Shared {
 /// One chunk of work.
 pub enum Job<'a> {
     /// Drop (or, when busy, empty) the `limit` oldest partitions of `table`
-    /// wholly older than `cutoff`.
+    /// wholly older than `cutoff`, each in a transaction of its own (0.13.0).
     Drop {
         table: &'a str,
         cutoff: TimestampWithTimeZone,
@@ -81,13 +94,35 @@ pub enum Job<'a> {
     },
 }
 
-/// What a chunk did: rows removed, partitions dropped, partitions created.
+/// What a cleanup removed: every row (`rows`), and of them those deleted in
+/// place (their dead tuples wait for vacuum) and those of dropped partitions
+/// taken from the statistics rather than read; the partitions dropped.
+#[derive(Default, Clone, Copy)]
+pub struct Tally {
+    pub rows: i64,
+    pub dropped: i32,
+    pub deleted_in_place: i64,
+    pub from_statistics: i64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.rows += other.rows;
+        self.dropped += other.dropped;
+        self.deleted_in_place += other.deleted_in_place;
+        self.from_statistics += other.from_statistics;
+    }
+}
+
+/// What a chunk did: rows removed and partitions dropped, partitions created,
+/// the transactions committed, and whether the worker finished its job.
 /// (The worker's side is `chunk_worker`.)
 #[derive(Default)]
 pub struct Outcome {
-    pub rows: i64,
-    pub dropped: i32,
+    pub tally: Tally,
     pub created: Vec<(String, i64)>,
+    pub transactions: i32,
+    pub finished: bool,
 }
 
 /// How many partitions of `table` (a bare log name) one transaction may drop or
@@ -135,9 +170,10 @@ pub fn workers_may_run(table: &str) -> bool {
     !held
 }
 
-/// Runs `job` in a dynamic background worker, in a transaction of its own that
-/// commits, and waits for it. `None` when no worker ran it to its commit (no
-/// free worker slot, or the worker failed: its transaction rolled back).
+/// Runs `job` in a dynamic background worker, in transactions of its own that
+/// commit, and waits for it. `None` when no worker committed anything (no free
+/// worker slot, or the worker failed before its first commit); a worker that
+/// failed later reports what it committed before (`finished` false).
 pub fn in_worker(job: &Job) -> Option<Outcome> {
     let extra = encode(job);
     let segment = unsafe { pg_sys::dsm_create(std::mem::size_of::<Shared>(), 0) };
@@ -163,11 +199,22 @@ pub fn in_worker(job: &Job) -> Option<Outcome> {
         .load_dynamic();
     let outcome = match started {
         // WaitForBackgroundWorkerShutdown answers a cancel request: the caller's
-        // statement ends, the worker still commits or rolls back its chunk whole.
-        Ok(worker) => match worker.wait_for_shutdown() {
-            Ok(()) => read(unsafe { &*shared }),
-            Err(_) => None,
-        },
+        // statement ends, and the worker, told so, stops after the day it is
+        // dropping, which it commits or rolls back whole.
+        Ok(worker) => {
+            let address = shared as usize;
+            let waited = PgTryBuilder::new(AssertUnwindSafe(|| worker.wait_for_shutdown()))
+                .catch_others(|error| {
+                    let shared = address as *const Shared;
+                    unsafe { (*shared).abandoned.store(1, Ordering::Release) };
+                    error.rethrow()
+                })
+                .execute();
+            match waited {
+                Ok(()) => read(unsafe { &*shared }),
+                Err(_) => None,
+            }
+        }
         Err(_) => None,
     };
     unsafe { pg_sys::dsm_detach(segment) };
@@ -175,7 +222,9 @@ pub fn in_worker(job: &Job) -> Option<Outcome> {
 }
 
 fn read(shared: &Shared) -> Option<Outcome> {
-    if shared.done.load(Ordering::Acquire) != 1 {
+    let finished = shared.done.load(Ordering::Acquire) == 1;
+    let transactions = shared.committed.load(Ordering::Acquire);
+    if !finished && transactions == 0 {
         return None;
     }
     let created = (0..(shared.created as usize).min(MAX_CREATED))
@@ -189,9 +238,15 @@ fn read(shared: &Shared) -> Option<Outcome> {
         })
         .collect();
     Some(Outcome {
-        rows: shared.rows,
-        dropped: shared.dropped as i32,
+        tally: Tally {
+            rows: shared.rows,
+            dropped: shared.dropped as i32,
+            deleted_in_place: shared.deleted_in_place,
+            from_statistics: shared.from_statistics,
+        },
         created,
+        transactions: transactions as i32,
+        finished,
     })
 }
 

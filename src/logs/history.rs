@@ -20,6 +20,7 @@ use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
+use super::chunks::Tally;
 use crate::infra::errors::{raise, spi};
 use crate::infra::gucs::MAINTENANCE_HISTORY_RETENTION_MIN;
 use crate::infra::installation;
@@ -27,8 +28,7 @@ use crate::infra::installation;
 /// What one `purge` of one table did.
 struct Removal {
     table: String,
-    rows: i64,
-    partitions_dropped: i32,
+    tally: Tally,
     cutoff: TimestampWithTimeZone,
 }
 
@@ -51,20 +51,14 @@ pub fn note_chunks(count: i32) {
 }
 
 /// Notes what a cleanup did to one table, for the runs open now.
-pub fn note_removal(
-    table: &str,
-    rows: i64,
-    partitions_dropped: i32,
-    cutoff: TimestampWithTimeZone,
-) {
+pub fn note_removal(table: &str, tally: &Tally, cutoff: TimestampWithTimeZone) {
     if OPEN.with(|open| open.borrow().is_empty()) {
         return;
     }
     REMOVALS.with(|removals| {
         removals.borrow_mut().push(Removal {
             table: table.to_string(),
-            rows,
-            partitions_dropped,
+            tally: *tally,
             cutoff,
         })
     });
@@ -140,18 +134,23 @@ impl Run {
         let Some(id) = self.id else {
             return;
         };
-        let (tables, rows, dropped, cutoffs) = REMOVALS.with(|removals| {
-            let removals = removals.borrow();
-            let mine = &removals[self.first_removal.min(removals.len())..];
-            (
-                mine.iter().map(|r| r.table.clone()).collect::<Vec<_>>(),
-                mine.iter().map(|r| r.rows).collect::<Vec<_>>(),
-                mine.iter()
-                    .map(|r| r.partitions_dropped)
-                    .collect::<Vec<_>>(),
-                mine.iter().map(|r| r.cutoff).collect::<Vec<_>>(),
-            )
-        });
+        let (tables, rows, dropped, cutoffs, in_place, from_statistics) =
+            REMOVALS.with(|removals| {
+                let removals = removals.borrow();
+                let mine = &removals[self.first_removal.min(removals.len())..];
+                (
+                    mine.iter().map(|r| r.table.clone()).collect::<Vec<_>>(),
+                    mine.iter().map(|r| r.tally.rows).collect::<Vec<_>>(),
+                    mine.iter().map(|r| r.tally.dropped).collect::<Vec<_>>(),
+                    mine.iter().map(|r| r.cutoff).collect::<Vec<_>>(),
+                    mine.iter()
+                        .map(|r| r.tally.deleted_in_place)
+                        .collect::<Vec<_>>(),
+                    mine.iter()
+                        .map(|r| r.tally.from_statistics)
+                        .collect::<Vec<_>>(),
+                )
+            });
         // Chunks committed by background workers (chunks.rs), when there were any.
         let chunks = CHUNKS.with(|chunks| chunks.get()) - self.first_chunk;
         let names: Vec<String> = created.iter().map(|(name, _)| name.clone()).collect();
@@ -168,11 +167,13 @@ impl Run {
                     pg_catalog.jsonb_build_object(
                         'tables', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                                               'table', t.name, 'rows_removed', t.rows,
-                                              'partitions_dropped', t.dropped, 'older_than', t.cutoff)
+                                              'partitions_dropped', t.dropped, 'older_than', t.cutoff,
+                                              'dead_rows_left', t.in_place, 'rows_from_statistics', t.estimated)
                                               ORDER BY t.n), '[]'::jsonb)
                                      FROM ROWS FROM (pg_catalog.unnest($9::text[]), pg_catalog.unnest($6::bigint[]),
-                                                    pg_catalog.unnest($7::integer[]), pg_catalog.unnest($8::timestamptz[]))
-                                          WITH ORDINALITY AS t(name, rows, dropped, cutoff, n)),
+                                                    pg_catalog.unnest($7::integer[]), pg_catalog.unnest($8::timestamptz[]),
+                                                    pg_catalog.unnest($14::bigint[]), pg_catalog.unnest($15::bigint[]))
+                                          WITH ORDINALITY AS t(name, rows, dropped, cutoff, in_place, estimated, n)),
                         'partitions_created', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                                               'partition', p.name, 'rows_moved', p.moved) ORDER BY p.n), '[]'::jsonb)
                                      FROM ROWS FROM (pg_catalog.unnest($10::text[]), pg_catalog.unnest($11::bigint[]))
@@ -198,6 +199,8 @@ impl Run {
                 moved.into(),
                 details.into(),
                 chunks.into(),
+                in_place.into(),
+                from_statistics.into(),
             ],
         ));
     }

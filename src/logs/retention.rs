@@ -17,14 +17,30 @@
 //! that long at worst), then, if the lock is still not free, deletes that
 //! partition's rows in batches instead, so the cleanup always completes.
 //!
-//! Each purge notes what it did for the history of maintenance (`history`).
+//! Since 0.13.0 (issue 10) the expired days are dropped by a background worker
+//! (chunks.rs), one day per transaction that commits: a lock taken for a drop
+//! lasts until its transaction ends, so inserts into the log wait for one day's
+//! drop at most, never for the whole cleanup. Only when no worker can be used (a
+//! lock of the caller's on the log, no free worker slot) does the caller drop
+//! days in its own transaction, one chunk at most, as in 0.10.0.
+//!
+//! The rows of a dropped day are not read to be counted: `rows_without_reading`
+//! takes them from the statistics (the cumulative statistics' live tuples, or
+//! `pg_class.reltuples` when those were reset), which VACUUM and ANALYZE measure.
+//! A day that neither has ever measured (autovacuum measures any day with more
+//! than `autovacuum_analyze_threshold`, 50 rows, so it is a small one) is counted.
+//!
+//! Each purge notes what it did for the history of maintenance (`history`),
+//! including the rows it deleted in place (the boundary day, the default
+//! partition, busy days): their dead tuples stay until (auto)vacuum, and the
+//! history says how many, since a function cannot VACUUM.
 
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use super::chunks;
+use super::chunks::{self, Tally};
 use super::history;
 use super::partitions::{self, Partition};
 use super::registry::{LogTable, DAILY_PARTITIONED};
@@ -72,35 +88,46 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
     };
     if partitions.is_empty() {
         let removed = delete_in_batches(&table, &condition, cutoff, batch_size);
-        history::note_removal(log.table, removed, 0, cutoff);
+        history::note_removal(
+            log.table,
+            &Tally {
+                rows: removed,
+                deleted_in_place: removed,
+                ..Tally::default()
+            },
+            cutoff,
+        );
         return removed;
     }
-    // A backlog beyond one transaction's lock budget (chunks.rs) goes first, to
-    // workers that commit chunk by chunk, before this transaction touches the log.
+    // The expired days go first, to a worker that drops them one transaction a
+    // day (chunks.rs), before this transaction touches the log.
     let chunk = chunks::partitions_per_chunk(log.table);
     let expired_of =
         |partitions: &[Partition]| partitions.iter().filter(|p| is_expired(p, cutoff)).count();
     let mut partitions = partitions;
-    let mut removed: i64 = 0;
-    let mut dropped: i32 = 0;
+    let mut tally = Tally::default();
     let mut chunks_committed = 0;
-    if expired_of(&partitions) > chunk && chunks::workers_may_run(log.table) {
-        while expired_of(&partitions) > chunk {
+    if expired_of(&partitions) > 0 && chunks::workers_may_run(log.table) {
+        loop {
+            let left = expired_of(&partitions);
+            if left == 0 {
+                break;
+            }
             let job = chunks::Job::Drop {
                 table: log.table,
                 cutoff,
                 batch_size,
-                limit: chunk,
+                limit: left,
             };
             let Some(outcome) = chunks::in_worker(&job) else {
                 break;
             };
-            removed += outcome.rows;
-            dropped += outcome.dropped;
-            chunks_committed += 1;
+            tally.add(&outcome.tally);
+            chunks_committed += outcome.transactions;
             partitions = partitions::partitions_of(&table);
-            if outcome.dropped == 0 {
-                // Busy partitions were emptied, not dropped: no progress to make now.
+            if !outcome.finished || outcome.tally.dropped == 0 {
+                // A failed worker, or busy partitions emptied, not dropped: no
+                // progress to make now.
                 break;
             }
         }
@@ -129,61 +156,66 @@ pub fn purge(log: &LogTable, retention: Option<Interval>, batch_size: Option<i32
     }
     // Deletes first, drops last: the drops hold the parent's exclusive lock until
     // the transaction ends, so they come just before it does.
-    removed += others
+    let deleted = others
         .iter()
         .filter(|p| p.is_default || p.lower.is_none_or(|lower| lower < cutoff))
         .map(|p| delete_in_batches(&p.name, &condition, cutoff, batch_size))
         .sum::<i64>();
-    let (rows, dropped_here) = drop_expired(
+    tally.add(&Tally {
+        rows: deleted,
+        deleted_in_place: deleted,
+        ..Tally::default()
+    });
+    tally.add(&drop_expired(
         &table,
         &partitions,
         &expired,
         &condition,
         cutoff,
         batch_size,
-    );
-    removed += rows;
-    dropped += dropped_here;
-    history::note_removal(log.table, removed, dropped, cutoff);
-    removed
+    ));
+    history::note_removal(log.table, &tally, cutoff);
+    tally.rows
 }
 
 fn is_expired(partition: &Partition, cutoff: TimestampWithTimeZone) -> bool {
     !partition.is_default && partition.upper.is_some_and(|upper| upper <= cutoff)
 }
 
-/// Drops (or, when busy, empties) the `limit` oldest partitions of `table` (a
-/// bare log name) wholly older than `cutoff`: one chunk, run by a worker
-/// (chunks.rs). Returns the rows removed and the partitions dropped.
-pub fn drop_oldest_expired(
+/// Drops (or, when busy, empties) the oldest partition of `table` (a bare log
+/// name) wholly older than `cutoff` after the `skip` oldest: one day, in a
+/// worker's transaction of its own (chunks.rs). `None` when there is none.
+pub fn drop_one_expired(
     table: &str,
     cutoff: TimestampWithTimeZone,
     batch_size: i32,
-    limit: usize,
-) -> (i64, i32) {
-    let Some(log) = DAILY_PARTITIONED.iter().find(|log| log.table == table) else {
-        return (0, 0);
-    };
+    skip: usize,
+) -> Option<Tally> {
+    let log = DAILY_PARTITIONED.iter().find(|log| log.table == table)?;
     let table = installation::qualified(log.table);
     let condition = format!("{} < $1", log.time_column);
     let partitions = partitions::partitions_of(&table);
     let expired: Vec<&Partition> = partitions
         .iter()
         .filter(|p| is_expired(p, cutoff))
-        .take(limit)
+        .skip(skip)
+        .take(1)
         .collect();
-    drop_expired(
+    if expired.is_empty() {
+        return None;
+    }
+    Some(drop_expired(
         &table,
         &partitions,
         &expired,
         &condition,
         cutoff,
         batch_size,
-    )
+    ))
 }
 
 /// Drops the `expired` partitions of `table` (all of `partitions`), each
-/// counted first. Returns the rows removed and the partitions dropped.
+/// counted first without reading it when the statistics know it.
 fn drop_expired(
     table: &str,
     partitions: &[Partition],
@@ -191,9 +223,10 @@ fn drop_expired(
     condition: &str,
     cutoff: TimestampWithTimeZone,
     batch_size: i32,
-) -> (i64, i32) {
+) -> Tally {
+    let mut tally = Tally::default();
     if expired.is_empty() {
-        return (0, 0);
+        return tally;
     }
     let default = partitions.iter().find(|p| p.is_default).map(|p| p.oid);
     let parent_oid = spi(Spi::get_one_with_args::<pg_sys::Oid>(
@@ -201,24 +234,64 @@ fn drop_expired(
         &[table.into()],
     ))
     .unwrap_or(pg_sys::InvalidOid);
-    // Count first, holding each expired partition in SHARE mode (no row can enter
-    // or leave it before the drop), so that the parent's exclusive lock, which
-    // blocks every insert into the log, is held for the drops alone.
-    let counted: Vec<(&Partition, i64)> = expired.iter().map(|p| (*p, count_frozen(p))).collect();
-    let mut removed = 0;
-    let mut dropped = 0;
-    for (partition, rows) in counted {
+    // Count first (a day the statistics do not know is read, held in SHARE mode
+    // so that no row can enter or leave it before the drop), so that the
+    // parent's exclusive lock, which blocks every insert into the log, is held
+    // for the drops alone.
+    let counted: Vec<(&Partition, i64, bool)> = expired
+        .iter()
+        .map(|p| match rows_without_reading(p) {
+            Some(rows) => (*p, rows, true),
+            None => (*p, count_frozen(p), false),
+        })
+        .collect();
+    for (partition, rows, estimated) in counted {
         let (rows, was_dropped) = drop_or_delete(
             parent_oid, default, partition, rows, condition, cutoff, batch_size,
         );
-        removed += rows;
-        dropped += i32::from(was_dropped);
+        tally.rows += rows;
+        if was_dropped {
+            tally.dropped += 1;
+            if estimated {
+                tally.from_statistics += rows;
+            }
+        } else {
+            tally.deleted_in_place += rows;
+        }
     }
-    (removed, dropped)
+    tally
 }
 
-/// The rows of `partition`, which stays locked in SHARE mode until the end of
-/// the transaction, so the count is still true when it is dropped.
+/// The rows of `partition` from the statistics, without reading it: the live
+/// tuples of the cumulative statistics when they have seen the partition
+/// measured by a VACUUM or ANALYZE (since then they follow every insert and
+/// delete reported), else `pg_class.reltuples`, which that VACUUM or ANALYZE set
+/// (the cumulative statistics start empty after a crash, a statistics reset or
+/// in a database copied from a template), plus what this transaction inserted
+/// or deleted. Exact for a day vacuumed since its last change; an estimate
+/// otherwise (ANALYZE samples; other sessions report within about a second).
+/// `None` for a partition never measured.
+fn rows_without_reading(partition: &Partition) -> Option<i64> {
+    spi(Spi::get_one_with_args::<i64>(
+        "SELECT CASE
+                  WHEN pg_catalog.num_nonnulls(pg_catalog.pg_stat_get_last_vacuum_time(c.oid),
+                                               pg_catalog.pg_stat_get_last_autovacuum_time(c.oid),
+                                               pg_catalog.pg_stat_get_last_analyze_time(c.oid),
+                                               pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid))
+                       OPERATOR(pg_catalog.>) 0
+                  THEN pg_catalog.pg_stat_get_live_tuples(c.oid)
+                  WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::bigint
+                END
+                OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid)
+                OPERATOR(pg_catalog.-) pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid)
+           FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+        &[partition.oid.into()],
+    ))
+    .map(|rows| rows.max(0))
+}
+
+/// The rows of `partition`, read, which stays locked in SHARE mode until the
+/// end of the transaction, so the count is still true when it is dropped.
 fn count_frozen(partition: &Partition) -> i64 {
     unsafe { pg_sys::LockRelationOid(partition.oid, pg_sys::ShareLock as pg_sys::LOCKMODE) };
     spi(Spi::get_one::<i64>(&format!(

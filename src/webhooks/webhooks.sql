@@ -485,7 +485,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION @extschema@.cleanup_webhook_logs(interval, integer) TO marimo_admin;
 
 COMMENT ON FUNCTION @extschema@.cleanup_webhook_logs(interval, integer) IS
-    'Deletes webhook_logs rows older than retention (default 30 days) in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches; returns the number of rows removed.';
+    'Removes webhook_logs rows older than retention (default 30 days). Wholly expired UTC days are dropped one transaction a day by a background worker, so that inserts wait for one day''s drop at most; the expired rows of the boundary day and the default partition are deleted in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches. Returns the number of rows removed: a dropped day''s rows are taken from the statistics (pg_stat live tuples, or pg_class.reltuples), not read, exact once the day was vacuumed after its last insert, an estimate otherwise; a day never vacuumed nor analyzed is counted. Days the worker dropped stay dropped if the calling transaction rolls back.';
 COMMENT ON FUNCTION @extschema@.webhook_generate_secret() IS
     'A new Standard Webhooks secret: whsec_ followed by the base64 of 32 random bytes.';
 COMMENT ON FUNCTION @extschema@.webhook_sign(text, text, bigint, text) IS

@@ -117,10 +117,11 @@ SELECT * FROM sec_seen ORDER BY (SELECT ord FROM regress.targets t WHERE t.rel =
 BEGIN;
 SELECT set_tenant(:'A');
 SELECT * FROM regress.run_attacks('usage', 'ctl');
--- The API usage rollup writes usage_metrics for the application, for A only.
+-- The API usage rollup writes usage for the application (into usage_deltas
+-- since 0.13.0), for A only.
 INSERT INTO api_usage_logs (tenant_id, method, endpoint, status_code, response_time_ms, created_at)
 VALUES (:'A', 'POST', '/v1/rollup', 503, 40, '2024-07-07 07:07:00+00');
-SELECT metric_type, value_sum, sample_count FROM usage_metrics
+SELECT metric_type, value_sum, sample_count FROM usage_deltas
  WHERE period_start = '2024-07-07 07:00:00+00' ORDER BY metric_type;
 ROLLBACK;
 

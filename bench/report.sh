@@ -15,7 +15,8 @@ INSERT INTO bench_scenario VALUES
  (8,  's4_size',     '4. cleanup: table + index size after',                       'bytes',   false),
  (9,  's4_dead',     '4. cleanup: dead tuple bytes left behind',                   'bytes',   false),
  (10, 's5_during',   '5. ingest: api_usage_logs while the cleanup runs',           'rows/s',  true),
- (11, 's5_ratio',    '5. ingest while the cleanup runs / ingest alone',            'ratio',   true);
+ (11, 's5_ratio',    '5. ingest while the cleanup runs / ingest alone',            'ratio',   true),
+ (12, 's3_record_hot', '3. ingest: record_usage, 8 clients on one tenant',         'calls/s', true);
 
 -- Medians over the runs, per measure and comparator (diagnostics included).
 CREATE VIEW bench_median AS

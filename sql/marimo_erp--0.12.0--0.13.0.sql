@@ -11,6 +11,144 @@ DROP INDEX @extschema@.usage_metrics_period_start_idx;
 DROP INDEX @extschema@.usage_metrics_tenant_id_period_start_idx;
 
 -- == Ingest: record_usage and the API usage rollup off the insert path ==
+-- record_usage() and the API log trigger append deltas; roll_up_usage() moves
+-- them into usage_metrics. The rows of usage_metrics and the idempotency keys
+-- stay as they are: they are the rolled-up part.
+-- Usage deltas (0.13.0): record_usage() and the API usage rollup append one
+-- row here instead of updating the tenant's hourly row of usage_metrics, so
+-- that many sessions recording for one tenant and hour never wait on one row
+-- (an append-then-roll-up design, as TimescaleDB's real-time continuous
+-- aggregates keep a materialized part and merge the newest rows at read time).
+-- roll_up_usage() moves deltas into usage_metrics in one statement; readers sum
+-- both tables, so every committed call counts at once, exactly once.
+CREATE TABLE @extschema@.usage_deltas (
+    tenant_id     uuid        NOT NULL,
+    metric_type   text        NOT NULL,
+    period_start  timestamptz NOT NULL,
+    value_sum     numeric     NOT NULL,
+    sample_count  bigint      NOT NULL,
+    value_min     numeric     NOT NULL,
+    value_max     numeric     NOT NULL
+);
+
+CREATE INDEX usage_deltas_tenant_id_metric_type_period_start_idx
+    ON @extschema@.usage_deltas (tenant_id, metric_type, period_start);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.usage_deltas', '');
+
+COMMENT ON TABLE @extschema@.usage_deltas IS 'Usage recorded but not yet rolled up into usage_metrics: record_usage() and the API usage rollup append here (no hot row to wait on), roll_up_usage() moves the rows into usage_metrics, and readers add both. No foreign key: writers lock the tenant themselves, and a trigger on tenants deletes a tenant''s deltas with it.';
+COMMENT ON COLUMN @extschema@.usage_deltas.tenant_id IS 'Tenant whose usage this is.';
+COMMENT ON COLUMN @extschema@.usage_deltas.metric_type IS 'What is measured, as in usage_metrics.';
+COMMENT ON COLUMN @extschema@.usage_deltas.period_start IS 'Start of the UTC hour of usage_metrics the delta belongs to.';
+COMMENT ON COLUMN @extschema@.usage_deltas.value_sum IS 'Sum of the values of the delta (one record_usage call, or one statement''s API requests).';
+COMMENT ON COLUMN @extschema@.usage_deltas.sample_count IS 'Number of values of the delta.';
+COMMENT ON COLUMN @extschema@.usage_deltas.value_min IS 'Smallest value of the delta.';
+COMMENT ON COLUMN @extschema@.usage_deltas.value_max IS 'Largest value of the delta.';
+
+-- One statement moves a batch: the deltas it deletes are the ones it adds, and
+-- both commit together, so a reader sees a delta either here or in usage_metrics.
+-- SKIP LOCKED: two roll-ups at once take different deltas, none twice. A delta
+-- committed late, whatever its hour, is simply taken by a later roll-up; the
+-- API logs are never read, so a day dropped by a cleanup loses nothing.
+CREATE FUNCTION @extschema@.roll_up_usage(batch_size integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE sql
+    VOLATILE PARALLEL UNSAFE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH picked AS (
+        SELECT d.ctid FROM @extschema@.usage_deltas AS d
+         LIMIT GREATEST(batch_size, 1)
+           FOR UPDATE SKIP LOCKED),
+    moved AS (
+        DELETE FROM @extschema@.usage_deltas AS d
+         WHERE d.ctid = ANY (ARRAY(SELECT p.ctid FROM picked AS p))
+        RETURNING d.tenant_id, d.metric_type, d.period_start, d.value_sum, d.sample_count, d.value_min, d.value_max),
+    merged AS (
+        INSERT INTO @extschema@.usage_metrics AS m
+               (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
+        SELECT mv.tenant_id, mv.metric_type, mv.period_start, pg_catalog.sum(mv.value_sum),
+               pg_catalog.sum(mv.sample_count)::bigint, pg_catalog.min(mv.value_min), pg_catalog.max(mv.value_max)
+          FROM moved AS mv
+         -- A tenant deleted since its delta was written: the delta goes with it.
+         WHERE EXISTS (SELECT FROM @extschema@.tenants AS t WHERE t.id = mv.tenant_id)
+         GROUP BY 1, 2, 3
+         -- One order for every roll-up, so two never wait on each other's rows in turn.
+         ORDER BY 1, 2, 3
+        ON CONFLICT (tenant_id, metric_type, period_start) DO UPDATE
+           SET value_sum    = m.value_sum + excluded.value_sum,
+               sample_count = m.sample_count + excluded.sample_count,
+               value_min    = LEAST(m.value_min, excluded.value_min),
+               value_max    = GREATEST(m.value_max, excluded.value_max)
+        RETURNING 1)
+    SELECT pg_catalog.count(*) FROM moved
+$$;
+
+COMMENT ON FUNCTION @extschema@.roll_up_usage(integer) IS
+    'Moves up to batch_size rows of usage_deltas into the hourly rows of usage_metrics, atomically, and returns how many it moved; run by run_maintenance() and, every few thousand calls, by record_usage() and API log inserts. Safe to run in many sessions at once.';
+
+-- A tenant's deltas go with the tenant, as its rollups do through their foreign key.
+CREATE FUNCTION @extschema@.delete_tenant_usage_deltas() RETURNS trigger
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM @extschema@.usage_deltas WHERE tenant_id = OLD.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tenants_delete_usage_deltas AFTER DELETE ON @extschema@.tenants
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.delete_tenant_usage_deltas();
+
+COMMENT ON FUNCTION @extschema@.delete_tenant_usage_deltas() IS
+    'Row trigger on tenants: deletes the tenant''s usage_deltas, which have no foreign key (record_usage locks the tenant row instead, once per call).';
+
+-- API usage feeds the rollup (0.6.0), once per statement over all its rows, so
+-- aggregate_usage_metrics() and check_tenant_limit() never read raw logs. Since
+-- 0.13.0 it appends the statement's sums to usage_deltas (no hot row, no lock
+-- held on usage_metrics by the inserting transaction); roughly one statement in
+-- a thousand also rolls a batch of deltas up. It writes what the inserting
+-- application may not (0.7.0): it runs as its owner, with a locked search_path.
+CREATE OR REPLACE FUNCTION @extschema@.rollup_api_usage() RETURNS trigger
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO @extschema@.usage_deltas
+           (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
+    SELECT r.tenant_id, x.metric_type,
+           pg_catalog.date_bin('1 hour', r.created_at, '2000-01-01 00:00:00+00'),
+           pg_catalog.sum(x.value), pg_catalog.count(*), pg_catalog.min(x.value), pg_catalog.max(x.value)
+      FROM new_rows AS r
+     CROSS JOIN LATERAL (VALUES ('api_requests', 1::numeric),
+                                ('api_response_time_ms', r.response_time_ms::numeric),
+                                ('api_server_errors', CASE WHEN r.status_code >= 500 THEN 1::numeric END))
+           AS x(metric_type, value)
+     WHERE x.value IS NOT NULL
+     GROUP BY 1, 2, 3;
+    IF pg_catalog.random() < 0.001 THEN
+        PERFORM @extschema@.roll_up_usage();
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.rollup_api_usage() IS
+    'Statement trigger on api_usage_logs: appends the inserted requests to usage_deltas as api_requests, api_response_time_ms and api_server_errors (status >= 500) per tenant and UTC hour.';
+COMMENT ON TABLE @extschema@.usage_metrics IS 'Hourly usage rollups per tenant and metric (API calls, storage, ...), kept by roll_up_usage() from what record_usage() and API log inserts append to usage_deltas; aggregate_usage_metrics() and check_tenant_limit() read both.';
+COMMENT ON FUNCTION @extschema@.record_usage(uuid, text, numeric, timestamptz, text) IS
+    'Records value for the tenant and the UTC hour of at (a row of usage_deltas, which roll_up_usage() adds to that hour''s usage_metrics row: sum, count, min, max) and returns that hour; concurrent calls lose nothing and never wait on each other; a repeated idempotency_key counts once.';
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.usage_deltas TO marimo_admin;
+GRANT SELECT ON @extschema@.usage_deltas TO marimo_app;
+-- Saved analytics queries read it as they read usage_metrics (src/analytics/sandbox.sql).
+GRANT SELECT ON @extschema@.usage_deltas TO marimo_analytics;
+SELECT @extschema@.isolate_tenant_rows('@extschema@.usage_deltas'::pg_catalog.regclass);
+REVOKE ALL ON FUNCTION @extschema@.roll_up_usage(integer), @extschema@.delete_tenant_usage_deltas() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.roll_up_usage(integer) TO marimo_admin;
 
 -- == Cleanups that commit day by day ==
 -- The expired days are dropped by a background worker, one transaction a day, and a

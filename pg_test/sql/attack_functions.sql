@@ -301,7 +301,8 @@ COMMIT;
 ------------------------------------------------------------------------------
 \c - postgres
 SET timezone = 'UTC';
--- What A recorded for itself: the injection group's legitimate calls.
+-- What A recorded for itself: the injection group's legitimate calls (rolled up first).
+SELECT roll_up_usage() > 0 AS rolled_up;
 SELECT metric_type, period_start, value_sum, sample_count FROM usage_metrics
  WHERE tenant_id = :'A' AND period_start >= '2024-06-01' AND period_start < '2024-06-02' ORDER BY 1, 2;
 SELECT left(idempotency_key, 50) AS idempotency_key, octet_length(idempotency_key) AS bytes

@@ -120,6 +120,8 @@ SELECT count(record_usage(regress.sec_id(0, s), 'api_calls', CASE s WHEN 'b' THE
                           '2024-03-03 03:00:00+00'))
      + count(record_usage(regress.sec_id(0, s), 'invoices_sent', 1, '2024-03-03 03:00:00+00', 'sec-key-' || s)) AS recorded
   FROM regress.sec_tenants;
+-- Into usage_metrics (0.13.0 appends to usage_deltas first), where the attacks look for it.
+SELECT roll_up_usage() > 0 AS rolled_up;
 
 -- An application table of this suite under tenancy, with every privilege for
 -- marimo_app: only row-level security keeps its rows apart.

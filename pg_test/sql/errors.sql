@@ -31,6 +31,7 @@ SELECT regress.expect_error($$SELECT record_usage('e0000000-0000-4000-8000-00000
 SELECT regress.expect_error($$SELECT record_usage('e0000000-0000-4000-8000-000000000001', 'api_calls', '-Infinity')$$);
 -- The bad metric name reached no table, and nothing else was recorded.
 SELECT to_regclass('tenants') IS NOT NULL AS tenants_still_there;
+SELECT roll_up_usage() > 0 AS rolled_up;  -- the deltas of the calls above into usage_metrics
 SELECT metric_type, value_sum FROM usage_metrics WHERE tenant_id = 'e0000000-0000-4000-8000-000000000001';
 
 ------------------------------------------------------------------------------

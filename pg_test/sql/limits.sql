@@ -105,6 +105,7 @@ COMMIT;
 BEGIN;
 SELECT * FROM check_tenant_limit('c0000000-0000-4000-8000-000000000002', 'api_calls_per_day');
 DELETE FROM usage_metrics WHERE tenant_id = 'c0000000-0000-4000-8000-000000000002';
+DELETE FROM usage_deltas WHERE tenant_id = 'c0000000-0000-4000-8000-000000000002';
 SELECT record_usage('c0000000-0000-4000-8000-000000000002', 'api_calls', 500,
                     date_trunc('day', now(), 'UTC') - interval '1 microsecond') < date_trunc('day', now(), 'UTC') AS before_today;
 SELECT record_usage('c0000000-0000-4000-8000-000000000002', 'api_calls', 500,

@@ -98,6 +98,7 @@ SELECT record_usage('f0000000-0000-4000-8000-000000000002', 'emails_sent', 7, '2
 SELECT record_usage('f0000000-0000-4000-8000-000000000002', 'emails_sent', 1, '2025-04-01 08:30+00') AS without_key;
 -- The same key of another tenant is another key.
 SELECT record_usage('f0000000-0000-4000-8000-000000000001', 'emails_sent', 5, '2025-04-01 08:15+00', 'msg-1') AS other_tenant;
+SELECT roll_up_usage() > 0 AS rolled_up;  -- the deltas of the calls above into usage_metrics
 SELECT tenant_id, value_sum, sample_count FROM usage_metrics
  WHERE metric_type = 'emails_sent' AND tenant_id::text LIKE 'f0000000-%' ORDER BY tenant_id;
 SELECT regress.expect_error($$SELECT record_usage('f0000000-0000-4000-8000-000000000002', 'emails_sent', 1, now(), '')$$);
@@ -108,6 +109,7 @@ UPDATE usage_idempotency_keys SET created_at = now() - interval '40 days'
  WHERE tenant_id = 'f0000000-0000-4000-8000-000000000002' AND idempotency_key = 'msg-1';
 SELECT cleanup_idempotency_keys() AS keys_forgotten;
 SELECT record_usage('f0000000-0000-4000-8000-000000000002', 'emails_sent', 5, '2025-04-01 08:15+00', 'msg-1') IS NOT NULL AS recorded;
+SELECT roll_up_usage() > 0 AS rolled_up;  -- the deltas of the calls above into usage_metrics
 SELECT value_sum, sample_count FROM usage_metrics
  WHERE metric_type = 'emails_sent' AND tenant_id = 'f0000000-0000-4000-8000-000000000002';
 

@@ -166,6 +166,7 @@ SELECT tbl,
         UNION ALL SELECT 'stripe_subscriptions', tenant_id FROM stripe_subscriptions
         UNION ALL SELECT 'sendgrid_contacts', tenant_id FROM sendgrid_contacts
         UNION ALL SELECT 'usage_metrics', tenant_id FROM usage_metrics
+        UNION ALL SELECT 'usage_deltas', tenant_id FROM usage_deltas
         UNION ALL SELECT 'user_activities', tenant_id FROM user_activities
         UNION ALL SELECT 'api_usage_logs', tenant_id FROM api_usage_logs) r
  WHERE tenant_id IN ('a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000002')

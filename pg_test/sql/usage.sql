@@ -12,6 +12,7 @@ INSERT INTO tenants (id, slug, name) VALUES
 SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'api_calls', 5, '2024-03-04 10:05:00+00');
 SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'api_calls', 3, '2024-03-04 10:59:59.999999+00');
 -- They share one row: sum 8, 2 samples, min 3, max 5.
+SELECT roll_up_usage() > 0 AS rolled_up;  -- the deltas of the calls above into usage_metrics
 SELECT period_start, value_sum, sample_count, value_min, value_max
   FROM usage_metrics WHERE tenant_id = 'b0000000-0000-4000-8000-000000000001' AND metric_type = 'api_calls';
 
@@ -29,6 +30,7 @@ SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'offset_calls', 1, '
 SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'storage_gb', 100, '2024-03-04 10:30:00+00');
 SELECT record_usage('b0000000-0000-4000-8000-000000000002', 'api_calls', 1000, '2024-03-04 10:30:00+00');
 
+SELECT roll_up_usage() > 0 AS rolled_up;  -- the deltas of the calls above into usage_metrics
 SELECT tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max
   FROM usage_metrics WHERE tenant_id::text LIKE 'b0000000-%'
  ORDER BY tenant_id, metric_type, period_start;
@@ -37,6 +39,7 @@ SELECT tenant_id, metric_type, period_start, value_sum, sample_count, value_min,
 SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'gb_hours', 0, '2024-03-04 10:00:00+00');
 SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'gb_hours', 1.25, '2024-03-04 10:10:00+00');
 SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'gb_hours', 0.5, '2024-03-04 10:20:00+00');
+SELECT roll_up_usage() > 0 AS rolled_up;  -- the deltas of the calls above into usage_metrics
 SELECT value_sum, sample_count, value_min, value_max
   FROM usage_metrics WHERE tenant_id = 'b0000000-0000-4000-8000-000000000001' AND metric_type = 'gb_hours';
 
@@ -52,6 +55,7 @@ SET timezone = 'Asia/Kolkata';  -- +05:30
 SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'tz_calls', 1, '2024-03-04 05:20:00+05:30') AT TIME ZONE 'UTC' AS bucket_utc;
 -- A timestamptz without an offset is read in the session's zone: 10:45 IST is 05:15 UTC.
 SELECT record_usage('b0000000-0000-4000-8000-000000000001', 'tz_calls', 2, '2024-03-04 10:45:00') AT TIME ZONE 'UTC' AS bucket_utc;
+SELECT roll_up_usage() > 0 AS rolled_up;  -- the deltas of the calls above into usage_metrics
 SELECT period_start AT TIME ZONE 'UTC' AS period_start_utc, value_sum
   FROM usage_metrics WHERE tenant_id = 'b0000000-0000-4000-8000-000000000001' AND metric_type = 'tz_calls'
  ORDER BY period_start;

@@ -61,6 +61,29 @@ pub fn run_maintenance(
             created.push((name, moved));
         }
     }
+    // Pending usage deltas into the hourly rollups (0.13.0), batch by batch,
+    // before the cleanups. Through SQL: usage is a room above this one.
+    let roll_up = installation::qualified("roll_up_usage");
+    let has_roll_up = spi(Spi::get_one_with_args::<bool>(
+        "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+        &[format!("{roll_up}(integer)").into()],
+    ))
+    .unwrap_or(false);
+    if has_roll_up {
+        let mut moved = 0;
+        loop {
+            let batch = spi(Spi::get_one::<i64>(&format!("SELECT {roll_up}(100000)"))).unwrap_or(0);
+            moved += batch;
+            if batch < 100_000 {
+                break;
+            }
+        }
+        done.push((
+            "rolled up usage deltas".to_string(),
+            "usage_deltas".to_string(),
+            moved,
+        ));
+    }
     // The cleanups run through SQL so that their declared default retentions apply.
     for log in MAINTAINED {
         // The library may be newer than the installed SQL (before ALTER

@@ -5,6 +5,7 @@ use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgSqlErrorCode, Uuid};
 
 use super::require_metric_type;
+use super::rollup::deltas_installed;
 use crate::infra::errors::{invalid_argument, raise_with_hint, required};
 use crate::infra::guard::PinnedSearchPath;
 use crate::infra::spi::stable_rows;
@@ -16,12 +17,30 @@ const BUCKETS: [&str; 4] = ["hour", "day", "week", "month"];
 
 /// The rollup rows of tenant `$1`'s metric `$2` in `[$3, $4)`, two
 /// `timestamptz` bounds: the `timestamp` signature turns its bounds into UTC
-/// instants before it runs, so both signatures share one kept plan.
-macro_rules! rows_in_range {
+/// instants before it runs, so both signatures share one kept plan. Where the
+/// installed SQL has no `usage_deltas` (before 0.13.0): the rollups alone.
+macro_rules! rollups_in_range {
     () => {
         " FROM @extschema@.usage_metrics
            WHERE tenant_id = $1 AND metric_type = $2
              AND period_start >= $3 AND period_start < $4"
+    };
+}
+
+/// The same rows and the deltas not rolled up yet (0.13.0), read under one
+/// snapshot: `roll_up_usage()` moves a delta from one table to the other in
+/// one transaction, so every committed call counts, and counts once.
+macro_rules! rows_in_range {
+    () => {
+        " FROM (SELECT period_start, value_sum, sample_count, value_min, value_max
+                  FROM @extschema@.usage_metrics
+                 WHERE tenant_id = $1 AND metric_type = $2
+                   AND period_start >= $3 AND period_start < $4
+                UNION ALL
+                SELECT period_start, value_sum, sample_count, value_min, value_max
+                  FROM @extschema@.usage_deltas
+                 WHERE tenant_id = $1 AND metric_type = $2
+                   AND period_start >= $3 AND period_start < $4) AS u"
     };
 }
 
@@ -46,6 +65,21 @@ const BY_BUCKET: &str = concat!(
     "SELECT pg_catalog.date_trunc($5, period_start, 'UTC') AS bucket_start, $2, pg_catalog.sum(value_sum), ",
     measures!(),
     rows_in_range!(),
+    " GROUP BY bucket_start ORDER BY bucket_start"
+);
+
+/// `OVER_THE_RANGE` before 0.13.0.
+const OVER_THE_RANGE_ROLLUPS_ONLY: &str = concat!(
+    "SELECT $3, $2, COALESCE(pg_catalog.sum(value_sum), 0), ",
+    measures!(),
+    rollups_in_range!()
+);
+
+/// `BY_BUCKET` before 0.13.0.
+const BY_BUCKET_ROLLUPS_ONLY: &str = concat!(
+    "SELECT pg_catalog.date_trunc($5, period_start, 'UTC') AS bucket_start, $2, pg_catalog.sum(value_sum), ",
+    measures!(),
+    rollups_in_range!(),
     " GROUP BY bucket_start ORDER BY bucket_start"
 );
 
@@ -160,9 +194,11 @@ fn aggregate(
     authorize_tenant(tenant, false);
     require_tenant(tenant);
 
-    let query = match bucket {
-        None => OVER_THE_RANGE,
-        Some(_) => BY_BUCKET,
+    let query = match (bucket, deltas_installed()) {
+        (None, true) => OVER_THE_RANGE,
+        (Some(_), true) => BY_BUCKET,
+        (None, false) => OVER_THE_RANGE_ROLLUPS_ONLY,
+        (Some(_), false) => BY_BUCKET_ROLLUPS_ONLY,
     };
     stable_rows(
         query,

@@ -175,7 +175,7 @@ fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
     let measured = match kind {
         LimitKind::Rows(counted) => read_value::<i64>(counted.count, &[tenant.into()]),
         LimitKind::PerPeriod { metric, period } => read_value::<i64>(
-            include_str!("queries/usage_this_period.sql"),
+            super::rollup::usage_this_period_query(),
             &[tenant.into(), metric.as_str().into(), (*period).into()],
         ),
         LimitKind::Users | LimitKind::Storage | LimitKind::Custom => raise_with_hint(

@@ -2,9 +2,10 @@
 //! application calls before letting a tenant do more, activity and API logs.
 //!
 //! `usage_metrics` holds one row per tenant, metric and UTC hour with the sum,
-//! count, minimum and maximum of what was recorded in that hour. Writers add to
-//! it with `record_usage` (an upsert, so concurrent calls lose nothing); readers
-//! aggregate the hourly rows, never raw events.
+//! count, minimum and maximum of what was recorded in that hour. Since 0.13.0
+//! writers (`record_usage`, the API log trigger) append deltas that
+//! `roll_up_usage()` moves into it (rollup.rs); readers aggregate the hourly
+//! rows and the pending deltas, never raw events.
 
 use crate::infra::errors::{invalid_argument, required};
 
@@ -13,6 +14,7 @@ pub mod cleanup;
 pub mod limits;
 mod limits_cache;
 pub mod record;
+pub mod rollup;
 
 pgrx::extension_sql_file!(
     "usage.sql",

@@ -44,7 +44,7 @@ CREATE TRIGGER usage_metrics_set_updated_at BEFORE UPDATE ON @extschema@.usage_m
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.usage_metrics', '');
 
-COMMENT ON TABLE @extschema@.usage_metrics IS 'Hourly usage rollups per tenant and metric (API calls, storage, ...), kept by record_usage() and read by aggregate_usage_metrics() and check_tenant_limit().';
+COMMENT ON TABLE @extschema@.usage_metrics IS 'Hourly usage rollups per tenant and metric (API calls, storage, ...), kept by roll_up_usage() from what record_usage() and API log inserts append to usage_deltas; aggregate_usage_metrics() and check_tenant_limit() read both.';
 COMMENT ON COLUMN @extschema@.usage_metrics.tenant_id IS 'Tenant whose usage this is.';
 COMMENT ON COLUMN @extschema@.usage_metrics.metric_type IS 'What is measured, a lowercase identifier such as api_calls or storage_bytes.';
 COMMENT ON COLUMN @extschema@.usage_metrics.period_start IS 'Start of the UTC hour the row covers.';
@@ -202,17 +202,110 @@ COMMENT ON COLUMN @extschema@.usage_idempotency_keys.metric_type IS 'Metric the 
 COMMENT ON COLUMN @extschema@.usage_idempotency_keys.period_start IS 'UTC hour the first call with this key recorded into.';
 COMMENT ON COLUMN @extschema@.usage_idempotency_keys.created_at IS 'When the key was first seen; retention is measured from it.';
 
+-- Usage deltas (0.13.0): record_usage() and the API usage rollup append one
+-- row here instead of updating the tenant's hourly row of usage_metrics, so
+-- that many sessions recording for one tenant and hour never wait on one row
+-- (an append-then-roll-up design, as TimescaleDB's real-time continuous
+-- aggregates keep a materialized part and merge the newest rows at read time).
+-- roll_up_usage() moves deltas into usage_metrics in one statement; readers sum
+-- both tables, so every committed call counts at once, exactly once.
+CREATE TABLE @extschema@.usage_deltas (
+    tenant_id     uuid        NOT NULL,
+    metric_type   text        NOT NULL,
+    period_start  timestamptz NOT NULL,
+    value_sum     numeric     NOT NULL,
+    sample_count  bigint      NOT NULL,
+    value_min     numeric     NOT NULL,
+    value_max     numeric     NOT NULL
+);
+
+CREATE INDEX usage_deltas_tenant_id_metric_type_period_start_idx
+    ON @extschema@.usage_deltas (tenant_id, metric_type, period_start);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.usage_deltas', '');
+
+COMMENT ON TABLE @extschema@.usage_deltas IS 'Usage recorded but not yet rolled up into usage_metrics: record_usage() and the API usage rollup append here (no hot row to wait on), roll_up_usage() moves the rows into usage_metrics, and readers add both. No foreign key: writers lock the tenant themselves, and a trigger on tenants deletes a tenant''s deltas with it.';
+COMMENT ON COLUMN @extschema@.usage_deltas.tenant_id IS 'Tenant whose usage this is.';
+COMMENT ON COLUMN @extschema@.usage_deltas.metric_type IS 'What is measured, as in usage_metrics.';
+COMMENT ON COLUMN @extschema@.usage_deltas.period_start IS 'Start of the UTC hour of usage_metrics the delta belongs to.';
+COMMENT ON COLUMN @extschema@.usage_deltas.value_sum IS 'Sum of the values of the delta (one record_usage call, or one statement''s API requests).';
+COMMENT ON COLUMN @extschema@.usage_deltas.sample_count IS 'Number of values of the delta.';
+COMMENT ON COLUMN @extschema@.usage_deltas.value_min IS 'Smallest value of the delta.';
+COMMENT ON COLUMN @extschema@.usage_deltas.value_max IS 'Largest value of the delta.';
+
+-- One statement moves a batch: the deltas it deletes are the ones it adds, and
+-- both commit together, so a reader sees a delta either here or in usage_metrics.
+-- SKIP LOCKED: two roll-ups at once take different deltas, none twice. A delta
+-- committed late, whatever its hour, is simply taken by a later roll-up; the
+-- API logs are never read, so a day dropped by a cleanup loses nothing.
+CREATE FUNCTION @extschema@.roll_up_usage(batch_size integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE sql
+    VOLATILE PARALLEL UNSAFE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH picked AS (
+        SELECT d.ctid FROM @extschema@.usage_deltas AS d
+         LIMIT GREATEST(batch_size, 1)
+           FOR UPDATE SKIP LOCKED),
+    moved AS (
+        DELETE FROM @extschema@.usage_deltas AS d
+         WHERE d.ctid = ANY (ARRAY(SELECT p.ctid FROM picked AS p))
+        RETURNING d.tenant_id, d.metric_type, d.period_start, d.value_sum, d.sample_count, d.value_min, d.value_max),
+    merged AS (
+        INSERT INTO @extschema@.usage_metrics AS m
+               (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
+        SELECT mv.tenant_id, mv.metric_type, mv.period_start, pg_catalog.sum(mv.value_sum),
+               pg_catalog.sum(mv.sample_count)::bigint, pg_catalog.min(mv.value_min), pg_catalog.max(mv.value_max)
+          FROM moved AS mv
+         -- A tenant deleted since its delta was written: the delta goes with it.
+         WHERE EXISTS (SELECT FROM @extschema@.tenants AS t WHERE t.id = mv.tenant_id)
+         GROUP BY 1, 2, 3
+         -- One order for every roll-up, so two never wait on each other's rows in turn.
+         ORDER BY 1, 2, 3
+        ON CONFLICT (tenant_id, metric_type, period_start) DO UPDATE
+           SET value_sum    = m.value_sum + excluded.value_sum,
+               sample_count = m.sample_count + excluded.sample_count,
+               value_min    = LEAST(m.value_min, excluded.value_min),
+               value_max    = GREATEST(m.value_max, excluded.value_max)
+        RETURNING 1)
+    SELECT pg_catalog.count(*) FROM moved
+$$;
+
+COMMENT ON FUNCTION @extschema@.roll_up_usage(integer) IS
+    'Moves up to batch_size rows of usage_deltas into the hourly rows of usage_metrics, atomically, and returns how many it moved; run by run_maintenance() and, every few thousand calls, by record_usage() and API log inserts. Safe to run in many sessions at once.';
+
+-- A tenant's deltas go with the tenant, as its rollups do through their foreign key.
+CREATE FUNCTION @extschema@.delete_tenant_usage_deltas() RETURNS trigger
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM @extschema@.usage_deltas WHERE tenant_id = OLD.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tenants_delete_usage_deltas AFTER DELETE ON @extschema@.tenants
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.delete_tenant_usage_deltas();
+
+COMMENT ON FUNCTION @extschema@.delete_tenant_usage_deltas() IS
+    'Row trigger on tenants: deletes the tenant''s usage_deltas, which have no foreign key (record_usage locks the tenant row instead, once per call).';
+
 -- API usage feeds the rollup (0.6.0), once per statement over all its rows, so
--- aggregate_usage_metrics() and check_tenant_limit() never read raw logs. It
--- writes usage_metrics, which the inserting application may not (0.7.0): it
--- runs as its owner, with a locked search_path.
+-- aggregate_usage_metrics() and check_tenant_limit() never read raw logs. Since
+-- 0.13.0 it appends the statement's sums to usage_deltas (no hot row, no lock
+-- held on usage_metrics by the inserting transaction); roughly one statement in
+-- a thousand also rolls a batch of deltas up. It writes what the inserting
+-- application may not (0.7.0): it runs as its owner, with a locked search_path.
 CREATE FUNCTION @extschema@.rollup_api_usage() RETURNS trigger
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    INSERT INTO @extschema@.usage_metrics AS m
+    INSERT INTO @extschema@.usage_deltas
            (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
     SELECT r.tenant_id, x.metric_type,
            pg_catalog.date_bin('1 hour', r.created_at, '2000-01-01 00:00:00+00'),
@@ -223,16 +316,10 @@ BEGIN
                                 ('api_server_errors', CASE WHEN r.status_code >= 500 THEN 1::numeric END))
            AS x(metric_type, value)
      WHERE x.value IS NOT NULL
-     GROUP BY 1, 2, 3
-     -- One order for every statement: two inserts whose rows roll up into the
-     -- same hours (one with a server error, one without) would otherwise lock
-     -- them in hash order, each waiting for the other (a deadlock, since 0.6.0).
-     ORDER BY 1, 2, 3
-    ON CONFLICT (tenant_id, metric_type, period_start) DO UPDATE
-       SET value_sum    = m.value_sum + excluded.value_sum,
-           sample_count = m.sample_count + excluded.sample_count,
-           value_min    = LEAST(m.value_min, excluded.value_min),
-           value_max    = GREATEST(m.value_max, excluded.value_max);
+     GROUP BY 1, 2, 3;
+    IF pg_catalog.random() < 0.001 THEN
+        PERFORM @extschema@.roll_up_usage();
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -242,7 +329,7 @@ CREATE TRIGGER api_usage_logs_rollup AFTER INSERT ON @extschema@.api_usage_logs
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rollup_api_usage();
 
 COMMENT ON FUNCTION @extschema@.rollup_api_usage() IS
-    'Statement trigger on api_usage_logs: adds the inserted requests to usage_metrics as api_requests, api_response_time_ms and api_server_errors (status >= 500) per tenant and UTC hour.';
+    'Statement trigger on api_usage_logs: appends the inserted requests to usage_deltas as api_requests, api_response_time_ms and api_server_errors (status >= 500) per tenant and UTC hour.';
 
 -- The limit check and the aggregate (0.5.0) return named types since 0.9.0, so
 -- that a driver can register and decode a row selected as one value.
@@ -300,7 +387,7 @@ CREATE FUNCTION @extschema@.aggregate_usage_metrics(tenant uuid, metric_type tex
     LANGUAGE c AS 'MODULE_PATHNAME', 'aggregate_usage_metrics_wrapper';
 
 COMMENT ON FUNCTION @extschema@.record_usage(uuid, text, numeric, timestamptz, text) IS
-    'Adds value to the tenant''s usage_metrics row for the UTC hour of at (sum, count, min, max) and returns that hour; concurrent calls lose nothing; a repeated idempotency_key counts once.';
+    'Records value for the tenant and the UTC hour of at (a row of usage_deltas, which roll_up_usage() adds to that hour''s usage_metrics row: sum, count, min, max) and returns that hour; concurrent calls lose nothing and never wait on each other; a repeated idempotency_key counts once.';
 COMMENT ON FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamptz, timestamptz, text) IS
     'Total, average, minimum, maximum and sample count of a tenant''s metric over [from, to): one row for the range, or one per UTC hour, day, week or month with data.';
 COMMENT ON FUNCTION @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text) IS
@@ -319,18 +406,19 @@ COMMENT ON FUNCTION @extschema@.cleanup_idempotency_keys(interval, integer) IS
 -- could write it could rewrite its own bill. Logs are append-only for applications.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     @extschema@.usage_metrics, @extschema@.usage_idempotency_keys, @extschema@.user_activities,
-    @extschema@.api_usage_logs
+    @extschema@.api_usage_logs, @extschema@.usage_deltas
     TO marimo_admin;
 GRANT SELECT, INSERT ON @extschema@.user_activities, @extschema@.api_usage_logs TO marimo_app;
-GRANT SELECT ON @extschema@.usage_metrics, @extschema@.usage_idempotency_keys TO marimo_app;
+GRANT SELECT ON @extschema@.usage_metrics, @extschema@.usage_idempotency_keys, @extschema@.usage_deltas TO marimo_app;
 SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
   FROM pg_catalog.unnest(ARRAY['@extschema@.usage_metrics', '@extschema@.usage_idempotency_keys',
                                '@extschema@.user_activities', '@extschema@.user_activities_default',
-                               '@extschema@.api_usage_logs', '@extschema@.api_usage_logs_default'
+                               '@extschema@.api_usage_logs', '@extschema@.api_usage_logs_default',
+                               '@extschema@.usage_deltas'
                               ]::pg_catalog.regclass[]) AS t;
 
 REVOKE ALL ON FUNCTION
-    @extschema@.rollup_api_usage(),
+    @extschema@.rollup_api_usage(), @extschema@.roll_up_usage(integer), @extschema@.delete_tenant_usage_deltas(),
     @extschema@.check_tenant_limit(uuid, text, bigint),
     @extschema@.aggregate_usage_metrics(uuid, text, timestamptz, timestamptz, text),
     @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text),
@@ -346,5 +434,5 @@ GRANT EXECUTE ON FUNCTION
     TO marimo_app, marimo_admin;
 GRANT EXECUTE ON FUNCTION
     @extschema@.cleanup_activity_logs(interval, integer), @extschema@.cleanup_api_usage_logs(interval, integer),
-    @extschema@.cleanup_idempotency_keys(interval, integer)
+    @extschema@.cleanup_idempotency_keys(interval, integer), @extschema@.roll_up_usage(integer)
     TO marimo_admin;

@@ -9,3 +9,6 @@
 -- == Cleanups that commit day by day ==
 
 -- == Webhook worker: claims and records from kept plans ==
+-- No SQL object changes: the worker's claim and record (src/webhooks/queries/)
+-- are statements the library runs, now from plans it keeps; the claim offers
+-- fewer rows per endpoint. Nothing to add here.

@@ -2,6 +2,9 @@
 \echo Use "ALTER EXTENSION marimo_erp UPDATE TO '0.12.0'" to load this file. \quit
 
 -- == Webhook worker: claims and records from kept plans ==
+-- No SQL object changes: the worker's claim and record (src/webhooks/queries/)
+-- are statements the library runs, now from plans it keeps; the claim offers
+-- fewer rows per endpoint. Nothing to take back here.
 
 -- == Cleanups that commit day by day ==
 

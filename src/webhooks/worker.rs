@@ -598,7 +598,7 @@ fn record_rows(rows: &[&(Claim, Response)]) {
     }
     // Every round with outcomes runs it: from its kept plan, planned once per worker.
     generic_plans_in_this_transaction();
-    spi::write_value::<i32>(RECORD, &columns.arguments());
+    spi::write(RECORD, &columns.arguments());
 }
 
 /// The outcomes of a round as parallel arrays, for one `unnest`.

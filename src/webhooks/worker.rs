@@ -399,7 +399,6 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
     let read = |row: &SpiHeapTupleData<'_>| claim_from_row(row, allow_private);
     if installation::installed_at_least("0.10.0") {
         // Every round runs it: from its kept plan, planned once per worker.
-        generic_plans_in_this_transaction();
         return spi::write_rows(CLAIM, &arguments, read);
     }
     // The library is newer than the SQL (before ALTER EXTENSION UPDATE, or
@@ -419,28 +418,6 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
     match rows {
         Ok(claims) => claims,
         Err(error) => pgrx::error!("claiming deliveries failed: {error}"),
-    }
-}
-
-/// Makes the kept plans run in this transaction generic (`plan_cache_mode =
-/// force_generic_plan`, until it ends). Left to itself, PostgreSQL plans a kept
-/// statement afresh as long as that plan's estimated cost stays below the
-/// generic one's: for the claim, whose `LIMIT $1` a custom plan knows and a
-/// generic plan guesses, that is every time, and nothing would be saved. The
-/// claim's and the record's shapes are fixed by their CTEs and laterals, so
-/// the generic plan is the custom one with its parameters left open.
-fn generic_plans_in_this_transaction() {
-    unsafe {
-        pg_sys::set_config_option(
-            c"plan_cache_mode".as_ptr(),
-            c"force_generic_plan".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_LOCAL,
-            true,
-            0,
-            false,
-        );
     }
 }
 
@@ -597,7 +574,6 @@ fn record_rows(rows: &[&(Claim, Response)]) {
         columns.push(claim, response, outcome, delay);
     }
     // Every round with outcomes runs it: from its kept plan, planned once per worker.
-    generic_plans_in_this_transaction();
     spi::write(RECORD, &columns.arguments());
 }
 

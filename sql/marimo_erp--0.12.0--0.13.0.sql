@@ -165,6 +165,9 @@ COMMENT ON FUNCTION @extschema@.cleanup_api_usage_logs(interval, integer) IS
     'Removes api_usage_logs rows older than retention (default 90 days). Wholly expired UTC days are dropped one transaction a day by a background worker, so that inserts wait for one day''s drop at most; the expired rows of the boundary day and the default partition are deleted in batches of batch_size (default 10000) that never block concurrent inserts and can be cancelled between batches. Returns the number of rows removed: a dropped day''s rows are taken from the statistics (pg_stat live tuples, or pg_class.reltuples), not read, exact once the day was vacuumed after its last insert, an estimate otherwise; a day never vacuumed nor analyzed is counted. Days the worker dropped stay dropped if the calling transaction rolls back.';
 
 -- == Webhook worker: claims and records from kept plans ==
+-- No SQL object changes: the worker's claim and record (src/webhooks/queries/)
+-- are statements the library runs, now from plans it keeps; the claim offers
+-- fewer rows per endpoint. Nothing to add here.
 
 -- == Report schedules: a restore keeps every report ==
 -- keep_report_next_run_at() no longer checks an inactive row on insert (0.12.0

@@ -39,6 +39,9 @@ COMMENT ON FUNCTION @extschema@.keep_report_next_run_at() IS
     'Trigger of scheduled_reports: refuses (22023) schedules and time zones next_report_run() cannot read when a row is inserted (except inactive with last_error set, as the 0.12.0 update leaves them), its schedule or time zone changes or it is activated; keeps next_run_at: NULL when inactive, recomputed from now() on those changes or when NULL, an explicit value otherwise kept.';
 
 -- == Webhook worker: claims and records from kept plans ==
+-- No SQL object changes: the worker's claim and record (src/webhooks/queries/)
+-- are statements the library runs, now from plans it keeps; the claim offers
+-- fewer rows per endpoint. Nothing to take back here.
 
 -- == Cleanups that commit day by day ==
 -- The four cleanups' comments as 0.12.0 had them.

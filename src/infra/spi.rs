@@ -5,7 +5,7 @@
 //! as the extension scripts do; `with_schema` puts the installation's schema in.
 //!
 //! Statements on a hot path run from kept plans (`read_value`, `write_value`,
-//! `stable_rows`): parsed and planned once per backend, then only executed.
+//! `write`, `write_rows`, `stable_rows`): parsed and planned once per backend, then only executed.
 //! PostgreSQL re-plans a kept plan by itself when a table or function it uses
 //! changes (ALTER EXTENSION UPDATE included); a plan is made again here when the
 //! extension was dropped and created, since its schema may differ then.
@@ -109,6 +109,32 @@ fn first_column<T: FromDatum + IntoDatum>(rows: SpiTupleTable<'_>) -> SpiResult<
         return Ok(None);
     }
     rows.first().get_one::<T>()
+}
+
+/// A data-changing statement that returns nothing, from its kept plan.
+pub fn write(template: &'static str, args: &[DatumWithOid<'_>]) {
+    spi(Spi::connect_mut(|client| {
+        let plan = kept_plan(client, template, args, true)?;
+        client.update(&*plan, None, args).map(|_| ())
+    }))
+}
+
+/// Every row a data-changing statement returns, from its kept plan, each read
+/// by `read` (`None` skips a row): a statement a background worker runs every
+/// round, parsed and planned once per process instead of once per round.
+pub fn write_rows<R>(
+    template: &'static str,
+    args: &[DatumWithOid<'_>],
+    mut read: impl FnMut(&SpiHeapTupleData<'_>) -> SpiResult<Option<R>>,
+) -> Vec<R> {
+    spi(Spi::connect_mut(|client| {
+        let plan = kept_plan(client, template, args, true)?;
+        let mut rows = Vec::new();
+        for row in client.update(&*plan, None, args)? {
+            rows.extend(read(&row)?);
+        }
+        Ok(rows)
+    }))
 }
 
 /// Every row of a read-only statement, from its kept plan, each read by `read`:

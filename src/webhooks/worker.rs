@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
+use pgrx::spi::SpiHeapTupleData;
 use pgrx::{PgAtomic, Uuid};
 
 use super::delivery::{self, jitter, Outcome, Request, Response, MAX_RETRY_DELAY};
@@ -48,7 +49,7 @@ use crate::infra::gucs::{
 };
 use crate::infra::installation;
 use crate::infra::secrets;
-use crate::infra::spi::with_schema;
+use crate::infra::spi::{self, with_schema};
 use crate::infra::wake;
 /// Wakes the worker when the current transaction commits (`infra::wake`).
 pub use crate::infra::wake::wake_at_commit;
@@ -387,15 +388,6 @@ fn ready() -> bool {
 /// value is read as untrusted: a NULL or an out-of-range value is never a panic,
 /// and a delivery whose secret does not decode is refused, never sent unsigned.
 fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
-    let mut query = with_schema(include_str!("queries/claim.sql"));
-    if !installation::installed_at_least("0.10.0") {
-        // The library is newer than the SQL (before ALTER EXTENSION UPDATE, or
-        // after a rollback): no webhook_events.payload_bytes yet.
-        query = query.replace(
-            "e.payload_bytes",
-            "pg_catalog.octet_length(e.payload::pg_catalog.text)",
-        );
-    }
     let allow_private = WEBHOOK_ALLOW_PRIVATE_NETWORKS.get();
     let arguments = [
         limit.into(),
@@ -404,95 +396,22 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
         budget.into(),
         idle.into(),
     ];
+    let read = |row: &SpiHeapTupleData<'_>| claim_from_row(row, allow_private);
+    if installation::installed_at_least("0.10.0") {
+        // Every round runs it: from its kept plan, planned once per worker.
+        return spi::write_rows(CLAIM, &arguments, read);
+    }
+    // The library is newer than the SQL (before ALTER EXTENSION UPDATE, or
+    // after a rollback): no webhook_events.payload_bytes yet. Rare and
+    // short-lived, so this text is planned each time, never kept.
+    let query = with_schema(CLAIM).replace(
+        "e.payload_bytes",
+        "pg_catalog.octet_length(e.payload::pg_catalog.text)",
+    );
     let rows = Spi::connect_mut(|client| {
         let mut claims = Vec::new();
         for row in client.update(&query, None, &arguments)? {
-            let (Some(tenant), Some(delivery), Some(webhook), Some(lease_token)) = (
-                row.get::<Uuid>(1)?,
-                row.get::<Uuid>(2)?,
-                row.get::<Uuid>(3)?,
-                row.get::<Uuid>(5)?,
-            ) else {
-                warning!("marimo_erp webhook worker: a claimed row lacks its identifiers; skipped");
-                continue;
-            };
-            let secrets: Vec<Option<String>> = row.get(9)?.unwrap_or_default();
-            let header_names: Vec<Option<String>> = row.get(10)?.unwrap_or_default();
-            let header_values: Vec<Option<String>> = row.get(11)?.unwrap_or_default();
-            let message_id = row.get::<String>(12)?.unwrap_or_default();
-            let event_type = row.get::<String>(13)?.unwrap_or_default();
-            let payload = row.get::<String>(14)?.unwrap_or_else(|| "null".into());
-            let created = row.get::<String>(15)?.unwrap_or_default();
-            let now = row.get::<i64>(16)?.unwrap_or_default();
-            let body = delivery::envelope(&event_type, &created, &payload);
-            // Secrets are stored encrypted once a key is configured: revealed
-            // here, in memory, for this webhook only (infra::secrets). A secret
-            // that cannot be revealed (missing or wrong key) refuses the
-            // delivery with the reason, recorded as a failed attempt; the
-            // ciphertext is left as it is.
-            let owner = secrets::Owner {
-                scope: WEBHOOK_SECRET_SCOPE,
-                tenant,
-                row: webhook,
-            };
-            let revealed: Vec<Result<String, secrets::SecretError>> = secrets
-                .iter()
-                .flatten()
-                .map(|stored| secrets::try_reveal_text(stored, &owner))
-                .collect();
-            // The current secret must decode; rotated-out ones that do not are left out.
-            let refused = match secrets.first().cloned().flatten().and(revealed.first()) {
-                Some(Ok(secret)) => match signing::decode_secret(secret) {
-                    Ok(_) => None,
-                    Err(error) => Some(format!(
-                        "it would go out unsigned: {error}; set a new one with rotate_webhook_secret()"
-                    )),
-                },
-                Some(Err(error)) => Some(format!(
-                    "it would go out unsigned: its secret cannot be decrypted: {error}"
-                )),
-                None => Some("it would go out unsigned: the webhook has no secret".to_string()),
-            };
-            let mut signatures: Vec<String> = Vec::new();
-            for signature in revealed
-                .iter()
-                .flatten()
-                .filter_map(|secret| signing::decode_secret(secret).ok())
-                .map(|key| signing::sign(&key, &message_id, now, &body))
-            {
-                if !signatures.contains(&signature) {
-                    signatures.push(signature);
-                }
-            }
-            let mut headers: Vec<(String, String)> = header_names
-                .into_iter()
-                .zip(header_values)
-                .filter_map(|(name, value)| Some((name?, value?)))
-                .collect();
-            headers.push(("content-type".into(), "application/json".into()));
-            headers.push(("webhook-id".into(), message_id));
-            headers.push(("webhook-timestamp".into(), now.to_string()));
-            headers.push(("webhook-signature".into(), signatures.join(" ")));
-            let schedule: Vec<Option<f64>> = row.get(8)?.unwrap_or_default();
-            claims.push(Claim {
-                tenant,
-                delivery,
-                webhook,
-                attempt: row.get::<i32>(4)?.unwrap_or(1).max(1),
-                lease_token,
-                schedule: delivery::schedule_from_seconds(schedule),
-                request: Request {
-                    method: "POST".into(),
-                    url: row.get::<String>(6)?.unwrap_or_default(),
-                    headers,
-                    body,
-                    timeout: Duration::from_millis(
-                        row.get::<i32>(7)?.unwrap_or(15_000).clamp(1, 120_000) as u64,
-                    ),
-                    allow_private_networks: allow_private,
-                },
-                refused,
-            });
+            claims.extend(read(&row)?);
         }
         Ok::<_, pgrx::spi::SpiError>(claims)
     });
@@ -500,6 +419,106 @@ fn claim(limit: i32, budget: i64, idle: bool) -> Vec<Claim> {
         Ok(claims) => claims,
         Err(error) => pgrx::error!("claiming deliveries failed: {error}"),
     }
+}
+
+/// The claim statement (`queries/claim.sql`): a `static`, so that its kept
+/// plan, found by the text's address, is the same one every round.
+static CLAIM: &str = include_str!("queries/claim.sql");
+/// The record statement (`queries/record.sql`).
+static RECORD: &str = include_str!("queries/record.sql");
+
+/// One claimed row as a signed request, or `None` (with a warning) for a row
+/// without its identifiers.
+fn claim_from_row(
+    row: &SpiHeapTupleData<'_>,
+    allow_private: bool,
+) -> pgrx::spi::SpiResult<Option<Claim>> {
+    let (Some(tenant), Some(delivery), Some(webhook), Some(lease_token)) = (
+        row.get::<Uuid>(1)?,
+        row.get::<Uuid>(2)?,
+        row.get::<Uuid>(3)?,
+        row.get::<Uuid>(5)?,
+    ) else {
+        warning!("marimo_erp webhook worker: a claimed row lacks its identifiers; skipped");
+        return Ok(None);
+    };
+    let secrets: Vec<Option<String>> = row.get(9)?.unwrap_or_default();
+    let header_names: Vec<Option<String>> = row.get(10)?.unwrap_or_default();
+    let header_values: Vec<Option<String>> = row.get(11)?.unwrap_or_default();
+    let message_id = row.get::<String>(12)?.unwrap_or_default();
+    let event_type = row.get::<String>(13)?.unwrap_or_default();
+    let payload = row.get::<String>(14)?.unwrap_or_else(|| "null".into());
+    let created = row.get::<String>(15)?.unwrap_or_default();
+    let now = row.get::<i64>(16)?.unwrap_or_default();
+    let body = delivery::envelope(&event_type, &created, &payload);
+    // Secrets are stored encrypted once a key is configured: revealed
+    // here, in memory, for this webhook only (infra::secrets). A secret
+    // that cannot be revealed (missing or wrong key) refuses the
+    // delivery with the reason, recorded as a failed attempt; the
+    // ciphertext is left as it is.
+    let owner = secrets::Owner {
+        scope: WEBHOOK_SECRET_SCOPE,
+        tenant,
+        row: webhook,
+    };
+    let revealed: Vec<Result<String, secrets::SecretError>> = secrets
+        .iter()
+        .flatten()
+        .map(|stored| secrets::try_reveal_text(stored, &owner))
+        .collect();
+    // The current secret must decode; rotated-out ones that do not are left out.
+    let refused = match secrets.first().cloned().flatten().and(revealed.first()) {
+        Some(Ok(secret)) => match signing::decode_secret(secret) {
+            Ok(_) => None,
+            Err(error) => Some(format!(
+                "it would go out unsigned: {error}; set a new one with rotate_webhook_secret()"
+            )),
+        },
+        Some(Err(error)) => Some(format!(
+            "it would go out unsigned: its secret cannot be decrypted: {error}"
+        )),
+        None => Some("it would go out unsigned: the webhook has no secret".to_string()),
+    };
+    let mut signatures: Vec<String> = Vec::new();
+    for signature in revealed
+        .iter()
+        .flatten()
+        .filter_map(|secret| signing::decode_secret(secret).ok())
+        .map(|key| signing::sign(&key, &message_id, now, &body))
+    {
+        if !signatures.contains(&signature) {
+            signatures.push(signature);
+        }
+    }
+    let mut headers: Vec<(String, String)> = header_names
+        .into_iter()
+        .zip(header_values)
+        .filter_map(|(name, value)| Some((name?, value?)))
+        .collect();
+    headers.push(("content-type".into(), "application/json".into()));
+    headers.push(("webhook-id".into(), message_id));
+    headers.push(("webhook-timestamp".into(), now.to_string()));
+    headers.push(("webhook-signature".into(), signatures.join(" ")));
+    let schedule: Vec<Option<f64>> = row.get(8)?.unwrap_or_default();
+    Ok(Some(Claim {
+        tenant,
+        delivery,
+        webhook,
+        attempt: row.get::<i32>(4)?.unwrap_or(1).max(1),
+        lease_token,
+        schedule: delivery::schedule_from_seconds(schedule),
+        request: Request {
+            method: "POST".into(),
+            url: row.get::<String>(6)?.unwrap_or_default(),
+            headers,
+            body,
+            timeout: Duration::from_millis(
+                row.get::<i32>(7)?.unwrap_or(15_000).clamp(1, 120_000) as u64
+            ),
+            allow_private_networks: allow_private,
+        },
+        refused,
+    }))
 }
 
 /// Records a round of outcomes: the deliveries (only under the lease token they
@@ -554,15 +573,8 @@ fn record_rows(rows: &[&(Claim, Response)]) {
         };
         columns.push(claim, response, outcome, delay);
     }
-    let statement = with_schema(include_str!("queries/record.sql"));
-    let result = Spi::connect_mut(|client| {
-        client
-            .update(&statement, None, &columns.arguments())
-            .map(|_| ())
-    });
-    if let Err(error) = result {
-        pgrx::error!("{error}");
-    }
+    // Every round with outcomes runs it: from its kept plan, planned once per worker.
+    spi::write(RECORD, &columns.arguments());
 }
 
 /// The outcomes of a round as parallel arrays, for one `unnest`.

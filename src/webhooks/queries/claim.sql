@@ -14,11 +14,14 @@ WITH busy AS (
      WHERE status = 'in_progress' AND lease_expires_at > pg_catalog.now()
      GROUP BY tenant_id, webhook_id
 ), tenant_busy AS (
-    SELECT tenant_id, pg_catalog.sum(n) AS n FROM busy GROUP BY tenant_id
+    SELECT tenant_id, pg_catalog.sum(n)::bigint AS n FROM busy GROUP BY tenant_id
 ), offered AS (
     -- Each active endpoint of a tenant with room offers its oldest due
     -- deliveries, as many as it has room for under its max_in_flight, bounded
     -- by the tenant's: one slow or disabled endpoint cannot hold up the others.
+    -- No endpoint offers more than its tenant has room for, nor more than $1:
+    -- the turns past those are never claimed, and with 64 endpoints offering
+    -- them all the round sorted 64 times what it could take.
     SELECT due.tenant_id, due.id, due.event_id, due.due_at
       FROM @extschema@.webhooks w
       LEFT JOIN busy ON busy.tenant_id = w.tenant_id AND busy.webhook_id = w.id
@@ -28,13 +31,13 @@ WITH busy AS (
              WHERE d.tenant_id = w.tenant_id AND d.webhook_id = w.id
                AND d.status = 'pending' AND d.next_attempt_at <= pg_catalog.now()
              ORDER BY d.next_attempt_at
-             LIMIT GREATEST(LEAST(w.max_in_flight, $2) - COALESCE(busy.n, 0), 0))
+             LIMIT GREATEST(LEAST(w.max_in_flight - COALESCE(busy.n, 0), $2 - COALESCE(tb.n, 0), $1), 0))
            UNION ALL
            (SELECT d.tenant_id, d.id, d.event_id, d.lease_expires_at FROM @extschema@.webhook_deliveries d
              WHERE d.tenant_id = w.tenant_id AND d.webhook_id = w.id
                AND d.status = 'in_progress' AND d.lease_expires_at <= pg_catalog.now()
              ORDER BY d.lease_expires_at
-             LIMIT GREATEST(LEAST(w.max_in_flight, $2) - COALESCE(busy.n, 0), 0))
+             LIMIT GREATEST(LEAST(w.max_in_flight - COALESCE(busy.n, 0), $2 - COALESCE(tb.n, 0), $1), 0))
         ) AS due
      WHERE w.is_active AND COALESCE(tb.n, 0) < $2
 ), ranked AS (

@@ -150,7 +150,7 @@ COUNT_MS=$(num "coalesce(m('diag_count_expired_ms', 'native'), 0)")
 COUNT_WARM_MS=$(num "coalesce(m('diag_count_expired_warm_ms', 'native'), 0)")
 S2_PLAN=$(v "inf('s2_floor_plan')")
 if [ "$S2_PLAN" = usage_metrics_pkey ]; then
-    RPC_NOTE="the rollup rows are read through usage_metrics_pkey (tenant_id, metric_type, period_start). Which index the planner picks depends on how closely the heap follows period_start: when it does, it prefers usage_metrics_period_start_idx and filters out the other tenants' and metrics' rows, about ten times slower. With random_page_cost = 1.1 instead of the default 4, aggregate_usage_metrics takes $(num "coalesce(m('diag_s2_rpc', 'native'), 0)") ms and check_tenant_limit per month $(num "coalesce(m('diag_month_rpc', 'native'), 0)") ms (default: $(num "coalesce(m('diag_month_default', 'native'), 0)") ms)."
+    RPC_NOTE="the rollup rows are read through usage_metrics_pkey (tenant_id, metric_type, period_start): since 0.13.0 no index on period_start alone tempts the planner to read a tenant's hours through it and filter the other tenants out. With random_page_cost = 1.1 instead of the default 4, aggregate_usage_metrics takes $(num "coalesce(m('diag_s2_rpc', 'native'), 0)") ms and check_tenant_limit per month $(num "coalesce(m('diag_month_rpc', 'native'), 0)") ms (default: $(num "coalesce(m('diag_month_default', 'native'), 0)") ms)."
 else
 RPC_NOTE="with PostgreSQL's default random_page_cost = 4 the planner reads a tenant's rollup rows through ${S2_PLAN:-another index} rather than usage_metrics_pkey (tenant_id, metric_type, period_start), and filters out the rows of the other metrics$([ "$S2_PLAN" = usage_metrics_period_start_idx ] && echo " and tenants (period_start follows the heap order almost exactly, which makes that index look cheap)"); the same query with random_page_cost = 1.1 (the usual setting for SSDs and data in memory) takes $(num "coalesce(m('diag_s2_rpc', 'native'), 0)") ms through aggregate_usage_metrics (floor $(num "coalesce(m('diag_s2_rpc', 'floor'), 0)") ms), and check_tenant_limit per month $(num "coalesce(m('diag_month_rpc', 'native'), 0)") ms instead of $(num "coalesce(m('diag_month_default', 'native'), 0)") ms. The over-read grows with the number of tenants and metrics in the range until the planner switches to the primary key."
 fi
@@ -263,7 +263,7 @@ before $(v "inf('anchor')"), over ${BENCH_NDATA} tenants, with ${BENCH_NTENANTS}
 $(v "inf('expired_rows')") of the rows are past the 90-day retention. No row is dated in the 3 h 10 min
 around the 90-day mark, so every cleanup of the run removes exactly the same rows.
 The native database has them in marimo_erp's \`api_usage_logs\` ($(v "inf('partitions')") daily partitions,
-${SIZE_NB} with indexes), rolled up by its trigger into $(v "inf('rollup_rows')") \`usage_metrics\` rows, which are then put in
+${SIZE_NB} with indexes), rolled up (by its trigger into \`usage_deltas\`, then by \`roll_up_usage()\`) into $(v "inf('rollup_rows')") \`usage_metrics\` rows, which are then put in
 period_start order (CLUSTER), the order hour-by-hour ingest gives them in production.
 The reference database has the same rows in the seed's unpartitioned \`api_usage_logs\` with its primary key,
 foreign key and four indexes (${SIZE_RB}), and no rollup. Both are vacuumed (FREEZE, ANALYZE) before measuring.
@@ -294,9 +294,9 @@ expired rows and keeps the others; the rollup counts exactly the rows each inges
    [${BENCH_S2_FROM}, ${BENCH_S2_TO}) UTC ($(v "inf('s2_events')") raw events, $(v "inf('s2_rollup_rows')") rollup rows): mean time of
    one call, parsed, planned and run inside the server (\`bench.time_sql\`, clock_timestamp around EXECUTE,
    at least 3 calls and 250 ms per run). Floor: \`SELECT sum(), min(), max()\` over the same rollup rows.
-3. Ingest, pgbench as in 1: \`record_usage\` (native: hourly upsert; reference: one row in an indexed events
+3. Ingest, pgbench as in 1: \`record_usage\` (native: one delta row appended to \`usage_deltas\`, rolled up later; reference: one row in an indexed events
    table; floor: bare INSERT into an unindexed table) and one \`api_usage_logs\` row per transaction
-   (native: partitioned table with the rollup trigger; reference: the seed's table; floor: unindexed copy).
+   (native: partitioned table whose statement trigger appends the rollup's deltas; reference: the seed's table; floor: unindexed copy).
 4. Cleanup of everything older than 90 days: native \`cleanup_api_usage_logs()\`; reference
    \`DELETE ... WHERE created_at < now() - interval '90 days'\`; floor: \`DROP TABLE\` of the wholly expired daily
    partitions plus one \`DELETE\` in the partition holding the cutoff, sent as one statement (the least SQL that

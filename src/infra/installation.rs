@@ -18,6 +18,9 @@ struct Installation {
     oid: pg_sys::Oid,
     /// The schema, as a quoted identifier.
     schema: String,
+    /// The schema's OID, for catalog lookups (PostgreSQL 15 has no
+    /// get_extension_schema()).
+    schema_oid: pg_sys::Oid,
     /// The role that created the extension and owns its objects.
     owner: pg_sys::Oid,
 }
@@ -35,6 +38,11 @@ pub fn schema() -> String {
 /// extension is dropped and created again, which is what caches key on.
 pub fn id() -> pg_sys::Oid {
     installation().oid
+}
+
+/// The OID of the extension's schema.
+pub fn schema_oid() -> pg_sys::Oid {
+    installation().schema_oid
 }
 
 /// The role that owns the extension's objects.
@@ -60,7 +68,7 @@ fn installation() -> Installation {
         let found = spi(Spi::connect(|client| {
             client
                 .select(
-                    "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text), e.extowner
+                    "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text), e.extowner, n.oid
                        FROM pg_catalog.pg_extension e
                        JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
                       WHERE e.oid OPERATOR(pg_catalog.=) $1",
@@ -68,16 +76,20 @@ fn installation() -> Installation {
                     &[oid.into()],
                 )?
                 .first()
-                .get_two::<String, pg_sys::Oid>()
+                .get_three::<String, pg_sys::Oid, pg_sys::Oid>()
         }));
-        let (schema, owner) = found;
-        let (Some(schema), Some(owner)) = (schema, owner) else {
+        let (Some(schema), Some(owner), Some(schema_oid)) = found else {
             raise(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
                 "marimo_erp: schema not found",
             );
         };
-        let installation = Installation { oid, schema, owner };
+        let installation = Installation {
+            oid,
+            schema,
+            schema_oid,
+            owner,
+        };
         *cache.borrow_mut() = Some(installation.clone());
         installation
     })

@@ -151,7 +151,7 @@ fn read_tenant_limits(tenant: Uuid) -> (RowVersion, TenantLimits) {
 
 /// The OID and file (relfilenode) of this installation's `tenants`, from the relcache.
 fn tenants_relation() -> (pg_sys::Oid, pg_sys::Oid) {
-    let schema = unsafe { pg_sys::get_extension_schema(installation::id()) };
+    let schema = installation::schema_oid();
     let relation = unsafe { pg_sys::get_relname_relid(c"tenants".as_ptr(), schema) };
     if relation == pg_sys::InvalidOid {
         raise(

@@ -37,8 +37,8 @@ fn namespace() -> pg_sys::Oid {
     // Read-only (a reader may run it first, in a parallel query or on a standby).
     const SCHEMA_OF: &str =
         "SELECT extnamespace FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) $1";
-    let namespace = read_value::<pg_sys::Oid>(SCHEMA_OF, &[installation.into()])
-        .unwrap_or(pg_sys::InvalidOid);
+    let namespace =
+        read_value::<pg_sys::Oid>(SCHEMA_OF, &[installation.into()]).unwrap_or(pg_sys::InvalidOid);
     NAMESPACE.with(|cached| *cached.borrow_mut() = Some((installation, namespace)));
     namespace
 }

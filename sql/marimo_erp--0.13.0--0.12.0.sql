@@ -110,6 +110,7 @@ COMMENT ON FUNCTION @extschema@.record_usage(uuid, text, numeric, timestamptz, t
 
 DROP TRIGGER tenants_delete_usage_deltas ON @extschema@.tenants;
 DROP FUNCTION @extschema@.delete_tenant_usage_deltas();
+DROP FUNCTION @extschema@.roll_up_usage_in_passing();
 DROP FUNCTION @extschema@.roll_up_usage(integer);
 ALTER EXTENSION marimo_erp DROP TABLE @extschema@.usage_deltas;
 DROP TABLE @extschema@.usage_deltas;

@@ -61,29 +61,6 @@ pub fn run_maintenance(
             created.push((name, moved));
         }
     }
-    // Pending usage deltas into the hourly rollups (0.13.0), batch by batch,
-    // before the cleanups. Through SQL: usage is a room above this one.
-    let roll_up = installation::qualified("roll_up_usage");
-    let has_roll_up = spi(Spi::get_one_with_args::<bool>(
-        "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
-        &[format!("{roll_up}(integer)").into()],
-    ))
-    .unwrap_or(false);
-    if has_roll_up {
-        let mut moved = 0;
-        loop {
-            let batch = spi(Spi::get_one::<i64>(&format!("SELECT {roll_up}(100000)"))).unwrap_or(0);
-            moved += batch;
-            if batch < 100_000 {
-                break;
-            }
-        }
-        done.push((
-            "rolled up usage deltas".to_string(),
-            "usage_deltas".to_string(),
-            moved,
-        ));
-    }
     // The cleanups run through SQL so that their declared default retentions apply.
     for log in MAINTAINED {
         // The library may be newer than the installed SQL (before ALTER
@@ -105,6 +82,32 @@ pub fn run_maintenance(
             "removed expired rows".to_string(),
             log.table.to_string(),
             removed,
+        ));
+    }
+    // Pending usage deltas into the hourly rollups (0.13.0), batch by batch,
+    // after the cleanups: the rows the roll-up updates stay locked until this
+    // transaction commits, and the writers' own roll-ups in passing would wait
+    // on them (at most their lock_timeout) while the cleanups' workers drop
+    // days. Through SQL: usage is a room above this one.
+    let roll_up = installation::qualified("roll_up_usage");
+    let has_roll_up = spi(Spi::get_one_with_args::<bool>(
+        "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+        &[format!("{roll_up}(integer)").into()],
+    ))
+    .unwrap_or(false);
+    if has_roll_up {
+        let mut moved = 0;
+        loop {
+            let batch = spi(Spi::get_one::<i64>(&format!("SELECT {roll_up}(100000)"))).unwrap_or(0);
+            moved += batch;
+            if batch < 100_000 {
+                break;
+            }
+        }
+        done.push((
+            "rolled up usage deltas".to_string(),
+            "usage_deltas".to_string(),
+            moved,
         ));
     }
     // The history itself does not grow forever.

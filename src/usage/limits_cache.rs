@@ -28,7 +28,9 @@
 //! TRUNCATE, which write a new file: the entry also names the file. In one
 //! file, a line pointer is reused only after its version is dead to every
 //! transaction, and a new version there has another `xmin` (the inserting
-//! transaction of the old one has ended).
+//! transaction of the old one has ended). One exception: a second TRUNCATE in
+//! the transaction that gave the table its file empties that file in place,
+//! so while the file is new in this transaction the cache is not used.
 //!
 //! What the cache does not decide: who may read. An entry belongs to the user
 //! that loaded it, and is used only while that user has SELECT on `tenants`
@@ -114,6 +116,18 @@ pub fn lookup(tenant: Uuid, application_caller: bool) -> Option<Rc<TenantLimits>
 
 /// Keeps what was read from `version` for the next calls.
 pub fn store(tenant: Uuid, version: RowVersion, limits: Rc<TenantLimits>) {
+    let file_may_be_reused = unsafe {
+        let relation = pg_sys::try_table_open(version.relation, pg_sys::AccessShareLock as _);
+        if relation.is_null() {
+            return;
+        }
+        let new = file_is_new_in_this_transaction(relation);
+        pg_sys::table_close(relation, pg_sys::NoLock as _);
+        new
+    };
+    if file_may_be_reused {
+        return;
+    }
     ENTRIES.with(|entries| {
         let mut entries = entries.borrow_mut();
         if entries.len() >= MOST_ENTRIES {
@@ -152,12 +166,27 @@ fn is_visible_now(version: &RowVersion) -> bool {
             return false;
         }
         let visible = (*(*relation).rd_rel).relfilenode == version.file
+            && !file_is_new_in_this_transaction(relation)
             && block_exists(relation, &version.ctid)
             && fetch_is_visible(relation, version);
         // The lock stays to the end of the transaction, as a query's does.
         pg_sys::table_close(relation, pg_sys::NoLock as _);
         visible
     }
+}
+
+/// Whether the relation's file is new in this transaction (the table created,
+/// or given a new file by TRUNCATE, VACUUM FULL or CLUSTER, in it): a TRUNCATE
+/// then empties that same file in place (heap_truncate_one_rel), and rows
+/// inserted again in the same transaction can take the same ctid with the
+/// same xmin. Until the transaction ends no entry is kept or trusted.
+unsafe fn file_is_new_in_this_transaction(relation: pg_sys::Relation) -> bool {
+    let relation = unsafe { &*relation };
+    #[cfg(feature = "pg15")]
+    let new_file = relation.rd_newRelfilenodeSubid;
+    #[cfg(not(feature = "pg15"))]
+    let new_file = relation.rd_newRelfilelocatorSubid;
+    relation.rd_createSubid != 0 || new_file != 0
 }
 
 /// A ctid past the end of the file (VACUUM truncated it) must not be read.

@@ -10,15 +10,16 @@ use std::cell::{Cell, RefCell};
 
 use pgrx::prelude::*;
 
+use crate::infra::guard::with_owner_privileges;
 use crate::infra::installation;
 use crate::infra::spi::{read_value, write_value};
 
 /// Calls of `record_usage` in this backend between two roll-ups it runs.
 const CALLS_PER_ROLL_UP: u32 = 4096;
 
-/// Deltas one such roll-up moves at most: more than the calls in between, so
-/// that the backends that write keep the table short between maintenance runs.
-const ROLL_UP_BATCH: i32 = 8192;
+// One such roll-up moves at most 8192 deltas (roll_up_usage_in_passing):
+// more than the calls in between, so that the backends that write keep the
+// table short between maintenance runs.
 
 thread_local! {
     /// The schema of the installation (by its `pg_extension` OID) as an OID.
@@ -55,8 +56,9 @@ pub fn deltas_installed() -> bool {
 }
 
 /// Counts one delta appended by this backend and, every `CALLS_PER_ROLL_UP`
-/// of them, rolls a batch of deltas up in the caller's transaction. Must run
-/// with the privileges of a role that may execute `roll_up_usage()`.
+/// of them, rolls a batch of deltas up in the caller's transaction, through
+/// `roll_up_usage_in_passing()` (usage.sql), which never fails or stalls the
+/// caller, and as the extension's owner, whoever the caller is.
 pub fn count_delta_and_roll_up_now_and_then() {
     let calls = CALLS.with(|calls| {
         let next = calls.get() + 1;
@@ -64,11 +66,13 @@ pub fn count_delta_and_roll_up_now_and_then() {
         next
     });
     if calls >= CALLS_PER_ROLL_UP {
-        roll_up(ROLL_UP_BATCH);
+        const IN_PASSING: &str = "SELECT @extschema@.roll_up_usage_in_passing()";
+        with_owner_privileges(|| write_value::<i64>(IN_PASSING, &[]));
     }
 }
 
-/// Runs `roll_up_usage(batch)` and returns how many deltas it moved.
+/// Runs `roll_up_usage(batch)` and returns how many deltas it moved, for tests.
+#[cfg(any(test, feature = "pg_test"))]
 pub fn roll_up(batch: i32) -> i64 {
     const ROLL_UP: &str = "SELECT @extschema@.roll_up_usage($1)";
     write_value::<i64>(ROLL_UP, &[batch.into()]).unwrap_or(0)

@@ -273,7 +273,35 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION @extschema@.roll_up_usage(integer) IS
-    'Moves up to batch_size rows of usage_deltas into the hourly rows of usage_metrics, atomically, and returns how many it moved; run by run_maintenance() and, every few thousand calls, by record_usage() and API log inserts. Safe to run in many sessions at once.';
+    'Moves up to batch_size rows of usage_deltas into the hourly rows of usage_metrics, atomically, and returns how many it moved; run by run_maintenance() and, every few thousand calls, by record_usage() and API log inserts through roll_up_usage_in_passing(). Sessions running it at once never take the same delta, but may wait on each other''s usage_metrics rows until the other commits.';
+
+-- The writers' roll-up in passing (0.13.0): one statement in a thousand of API
+-- log inserts and one record_usage() call in 4096 per backend roll a batch up
+-- inside the caller's transaction, so that usage_deltas stays short between
+-- maintenance runs. It must never fail or stall the caller: a lock it would
+-- wait on for more than lock_timeout (run_maintenance() holding the hour's rows,
+-- another roll-up, a deadlock) or a transaction snapshot that another roll-up
+-- has moved deltas past (REPEATABLE READ, SERIALIZABLE: 40001) leaves the
+-- batch for later, and the subtransaction gives back what it locked.
+CREATE FUNCTION @extschema@.roll_up_usage_in_passing() RETURNS bigint
+    LANGUAGE plpgsql
+    VOLATILE PARALLEL UNSAFE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '100ms'
+AS $$
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN 0;
+    END IF;
+    RETURN @extschema@.roll_up_usage(8192);
+EXCEPTION WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
+    RETURN 0;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.roll_up_usage_in_passing() IS
+    'roll_up_usage(8192) as the writers run it in passing (API log inserts now and then, record_usage every 4096 calls of a backend): skipped under REPEATABLE READ and SERIALIZABLE, and given up, returning 0, on a lock wait over 100 ms, a deadlock or a serialization failure, so that it never fails or stalls the caller. Not for direct use.';
 
 -- A tenant's deltas go with the tenant, as its rollups do through their foreign key.
 CREATE FUNCTION @extschema@.delete_tenant_usage_deltas() RETURNS trigger
@@ -318,7 +346,7 @@ BEGIN
      WHERE x.value IS NOT NULL
      GROUP BY 1, 2, 3;
     IF pg_catalog.random() < 0.001 THEN
-        PERFORM @extschema@.roll_up_usage();
+        PERFORM @extschema@.roll_up_usage_in_passing();
     END IF;
     RETURN NULL;
 END
@@ -419,6 +447,7 @@ SELECT pg_catalog.count(@extschema@.isolate_tenant_rows(t))
 
 REVOKE ALL ON FUNCTION
     @extschema@.rollup_api_usage(), @extschema@.roll_up_usage(integer), @extschema@.delete_tenant_usage_deltas(),
+    @extschema@.roll_up_usage_in_passing(),
     @extschema@.check_tenant_limit(uuid, text, bigint),
     @extschema@.aggregate_usage_metrics(uuid, text, timestamptz, timestamptz, text),
     @extschema@.aggregate_usage_metrics(uuid, text, timestamp, timestamp, text),

@@ -6,13 +6,13 @@
 //! statement (deleted from `usage_deltas`, added to `usage_metrics`, committed
 //! together), so a reader's snapshot finds each delta in exactly one of the two.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use pgrx::prelude::*;
 
 use crate::infra::guard::with_owner_privileges;
 use crate::infra::installation;
-use crate::infra::spi::{read_value, write_value};
+use crate::infra::spi::write_value;
 
 /// Calls of `record_usage` in this backend between two roll-ups it runs.
 const CALLS_PER_ROLL_UP: u32 = 4096;
@@ -22,26 +22,8 @@ const CALLS_PER_ROLL_UP: u32 = 4096;
 // table short between maintenance runs.
 
 thread_local! {
-    /// The schema of the installation (by its `pg_extension` OID) as an OID.
-    static NAMESPACE: RefCell<Option<(pg_sys::Oid, pg_sys::Oid)>> = const { RefCell::new(None) };
     /// `record_usage` calls since this backend last rolled up.
     static CALLS: Cell<u32> = const { Cell::new(0) };
-}
-
-fn namespace() -> pg_sys::Oid {
-    let installation = installation::id();
-    if let Some((made_for, namespace)) = NAMESPACE.with(|cached| *cached.borrow()) {
-        if made_for == installation {
-            return namespace;
-        }
-    }
-    // Read-only (a reader may run it first, in a parallel query or on a standby).
-    const SCHEMA_OF: &str =
-        "SELECT extnamespace FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) $1";
-    let namespace =
-        read_value::<pg_sys::Oid>(SCHEMA_OF, &[installation.into()]).unwrap_or(pg_sys::InvalidOid);
-    NAMESPACE.with(|cached| *cached.borrow_mut() = Some((installation, namespace)));
-    namespace
 }
 
 /// Whether the installed SQL has `usage_deltas` (0.13.0 and later). The library
@@ -49,7 +31,7 @@ fn namespace() -> pg_sys::Oid {
 /// update back to 0.12.0): then usage is written to and read from
 /// `usage_metrics` alone, as before. A catalog cache lookup, no SPI.
 pub fn deltas_installed() -> bool {
-    let namespace = namespace();
+    let namespace = installation::schema_oid();
     namespace != pg_sys::InvalidOid
         && unsafe { pg_sys::get_relname_relid(c"usage_deltas".as_ptr(), namespace) }
             != pg_sys::InvalidOid
@@ -91,7 +73,7 @@ pub fn usage_this_period_query() -> &'static str {
 /// The sum of tenant `$1`'s metric `$2` in deltas not rolled up yet, for tests.
 #[cfg(any(test, feature = "pg_test"))]
 pub fn pending(tenant: pgrx::Uuid, metric_type: &str) -> i64 {
-    read_value::<i64>(
+    crate::infra::spi::read_value::<i64>(
         "SELECT COALESCE(pg_catalog.sum(sample_count), 0)::bigint FROM @extschema@.usage_deltas
           WHERE tenant_id = $1 AND metric_type = $2",
         &[tenant.into(), metric_type.into()],

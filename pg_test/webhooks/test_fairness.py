@@ -256,18 +256,17 @@ def stand_down(api, tenant_a):
     worker's record of a round waited on it, and it waited on the record, which
     had already written rows further on."""
     api.db.rows("UPDATE webhooks SET is_active = false WHERE tenant_id = %s", (tenant_a,))
-    deadline = time.time() + 60
-    while time.time() < deadline:
+
+    def none_left_pending():
         batch = api.db.rows(
             "WITH batch AS (SELECT tenant_id, id FROM webhook_deliveries"
             "                WHERE tenant_id = %s AND status = 'pending' LIMIT 10000 FOR UPDATE SKIP LOCKED)"
             " UPDATE webhook_deliveries d SET status = 'cancelled', next_attempt_at = NULL"
             "   FROM batch WHERE d.tenant_id = batch.tenant_id AND d.id = batch.id RETURNING 1", (tenant_a,))
-        if not batch and not api.db.value(
-                "SELECT count(*) FROM webhook_deliveries WHERE tenant_id = %s AND status = 'pending'", (tenant_a,)):
-            return
-        if not batch:
-            time.sleep(0.1)
+        return not batch and not api.db.value(
+            "SELECT count(*) FROM webhook_deliveries WHERE tenant_id = %s AND status = 'pending'", (tenant_a,))
+
+    wait_for(none_left_pending, "tenant A's pending deliveries to be cancelled", timeout=60)
 
 
 def in_flight(api, tenant):

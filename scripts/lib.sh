@@ -195,5 +195,5 @@ stop_cluster() {
 cluster_dir() { reachable_dir "$1"; }
 
 # The extension's versions, oldest first: one per seed migration.
-VERSIONS=(0.1.0 0.2.0 0.3.0 0.4.0 0.5.0 0.6.0 0.7.0 0.8.0 0.8.1 0.9.0 0.10.0 0.11.0 0.12.0 0.13.0)
+VERSIONS=(0.1.0 0.2.0 0.3.0 0.4.0 0.5.0 0.6.0 0.7.0 0.8.0 0.8.1 0.9.0 0.10.0 0.11.0 0.12.0 0.13.0 0.13.1)
 LATEST_VERSION="${VERSIONS[-1]}"

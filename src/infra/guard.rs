@@ -70,6 +70,18 @@ impl PinnedSearchPath {
 /// The caller's search_path cannot reach them. An ERROR inside ends the
 /// (sub)transaction, which restores the user and the setting.
 pub fn with_owner_privileges<R>(work: impl FnOnce() -> R) -> R {
+    as_owner(|| {
+        let _search_path = PinnedSearchPath::new();
+        work()
+    })
+}
+
+/// Runs `work` as the extension's owner, with the caller's search_path: only
+/// for statements that name every object with its schema, types and functions
+/// included (the API usage rollup, on every insert, where a GUC nest level
+/// would cost more than the statement). An ERROR inside ends the
+/// (sub)transaction, which restores the user.
+pub fn as_owner<R>(work: impl FnOnce() -> R) -> R {
     let owner = installation::owner();
     let (mut user, mut context) = (pg_sys::InvalidOid, 0);
     unsafe {
@@ -81,10 +93,7 @@ pub fn with_owner_privileges<R>(work: impl FnOnce() -> R) -> R {
                     as i32,
         );
     }
-    let result = {
-        let _search_path = PinnedSearchPath::new();
-        work()
-    };
+    let result = work();
     unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
     result
 }

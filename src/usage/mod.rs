@@ -10,6 +10,7 @@
 use crate::infra::errors::{invalid_argument, required};
 
 pub mod aggregate;
+mod api_rollup;
 pub mod cleanup;
 pub mod limits;
 mod limits_cache;
@@ -25,6 +26,7 @@ pgrx::extension_sql_file!(
         set_updated_at,
         isolate_tenant_rows,
         record_usage_with_key,
+        rollup_api_usage,
         cleanup_activity_logs,
         cleanup_api_usage_logs,
         cleanup_idempotency_keys

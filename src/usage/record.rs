@@ -7,7 +7,7 @@ use pgrx::prelude::*;
 use pgrx::{AnyNumeric, PgSqlErrorCode, Uuid};
 
 use super::require_metric_type;
-use super::rollup::{count_delta_and_roll_up_now_and_then, deltas_installed};
+use super::rollup::{count_deltas_and_roll_up_now_and_then, deltas_installed};
 use crate::infra::errors::{check_idempotency_key, invalid_argument, raise, required};
 use crate::infra::guard::PinnedSearchPath;
 use crate::infra::spi::{read_value, write_value};
@@ -133,7 +133,7 @@ pub fn record_usage_with_key(
                 &[tenant.into(), metric_type.into(), value.into(), at.into()],
             );
             if hour.is_some() && caller != Caller::Other {
-                count_delta_and_roll_up_now_and_then();
+                count_deltas_and_roll_up_now_and_then(1);
             }
             hour
         });

@@ -14,16 +14,16 @@ use crate::infra::guard::with_owner_privileges;
 use crate::infra::installation;
 use crate::infra::spi::write_value;
 
-/// Calls of `record_usage` in this backend between two roll-ups it runs.
-const CALLS_PER_ROLL_UP: u32 = 4096;
+/// Deltas this backend appends between two roll-ups it runs.
+const DELTAS_PER_ROLL_UP: u32 = 4096;
 
 // One such roll-up moves at most 8192 deltas (roll_up_usage_in_passing):
-// more than the calls in between, so that the backends that write keep the
-// table short between maintenance runs.
+// more than the deltas appended in between, so that the backends that write
+// keep the table short between maintenance runs.
 
 thread_local! {
-    /// `record_usage` calls since this backend last rolled up.
-    static CALLS: Cell<u32> = const { Cell::new(0) };
+    /// Deltas this backend appended since it last rolled up.
+    static APPENDED: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Whether the installed SQL has `usage_deltas` (0.13.0 and later). The library
@@ -37,17 +37,18 @@ pub fn deltas_installed() -> bool {
             != pg_sys::InvalidOid
 }
 
-/// Counts one delta appended by this backend and, every `CALLS_PER_ROLL_UP`
-/// of them, rolls a batch of deltas up in the caller's transaction, through
-/// `roll_up_usage_in_passing()` (usage.sql), which never fails or stalls the
-/// caller, and as the extension's owner, whoever the caller is.
-pub fn count_delta_and_roll_up_now_and_then() {
-    let calls = CALLS.with(|calls| {
-        let next = calls.get() + 1;
-        calls.set(if next >= CALLS_PER_ROLL_UP { 0 } else { next });
-        next
+/// Counts `appended` deltas of this backend (a `record_usage` call, an API log
+/// statement) and, every `DELTAS_PER_ROLL_UP` of them, rolls a batch of deltas
+/// up in the caller's transaction, through `roll_up_usage_in_passing()`
+/// (usage.sql), which never fails or stalls the caller, and as the extension's
+/// owner, whoever the caller is.
+pub fn count_deltas_and_roll_up_now_and_then(appended: u32) {
+    let due = APPENDED.with(|count| {
+        let next = count.get().saturating_add(appended);
+        count.set(if next >= DELTAS_PER_ROLL_UP { 0 } else { next });
+        next >= DELTAS_PER_ROLL_UP
     });
-    if calls >= CALLS_PER_ROLL_UP {
+    if due {
         const IN_PASSING: &str = "SELECT @extschema@.roll_up_usage_in_passing()";
         with_owner_privileges(|| write_value::<i64>(IN_PASSING, &[]));
     }

@@ -275,10 +275,10 @@ $$;
 COMMENT ON FUNCTION @extschema@.roll_up_usage(integer) IS
     'Moves up to batch_size rows of usage_deltas into the hourly rows of usage_metrics, atomically, and returns how many it moved; run by run_maintenance() and, every few thousand calls, by record_usage() and API log inserts through roll_up_usage_in_passing(). Sessions running it at once never take the same delta, but may wait on each other''s usage_metrics rows until the other commits.';
 
--- The writers' roll-up in passing (0.13.0): one statement in a thousand of API
--- log inserts and one record_usage() call in 4096 per backend roll a batch up
--- inside the caller's transaction, so that usage_deltas stays short between
--- maintenance runs. It must never fail or stall the caller: a lock it would
+-- The writers' roll-up in passing (0.13.0): every 4096 deltas a backend appends
+-- (record_usage() calls, API log statements; 0.13.0 took one API log statement
+-- in a thousand at random) roll a batch up inside the caller's transaction, so
+-- that usage_deltas stays short between maintenance runs. It must never fail or stall the caller: a lock it would
 -- wait on for more than lock_timeout (run_maintenance() holding the hour's rows,
 -- another roll-up, a deadlock) or a transaction snapshot that another roll-up
 -- has moved deltas past (REPEATABLE READ, SERIALIZABLE: 40001) leaves the
@@ -301,7 +301,7 @@ END
 $$;
 
 COMMENT ON FUNCTION @extschema@.roll_up_usage_in_passing() IS
-    'roll_up_usage(8192) as the writers run it in passing (API log inserts now and then, record_usage every 4096 calls of a backend): skipped under REPEATABLE READ and SERIALIZABLE, and given up, returning 0, on a lock wait over 100 ms, a deadlock or a serialization failure, so that it never fails or stalls the caller. Not for direct use.';
+    'roll_up_usage(8192) as the writers run it in passing (every 4096 deltas a backend appends through record_usage and API log inserts): skipped under REPEATABLE READ and SERIALIZABLE, and given up, returning 0, on a lock wait over 100 ms, a deadlock or a serialization failure, so that it never fails or stalls the caller. Not for direct use.';
 
 -- A tenant's deltas go with the tenant, as its rollups do through their foreign key.
 CREATE FUNCTION @extschema@.delete_tenant_usage_deltas() RETURNS trigger
@@ -324,40 +324,17 @@ COMMENT ON FUNCTION @extschema@.delete_tenant_usage_deltas() IS
 -- API usage feeds the rollup (0.6.0), once per statement over all its rows, so
 -- aggregate_usage_metrics() and check_tenant_limit() never read raw logs. Since
 -- 0.13.0 it appends the statement's sums to usage_deltas (no hot row, no lock
--- held on usage_metrics by the inserting transaction); roughly one statement in
--- a thousand also rolls a batch of deltas up. It writes what the inserting
--- application may not (0.7.0): it runs as its owner, with a locked search_path.
-CREATE FUNCTION @extschema@.rollup_api_usage() RETURNS trigger
-    LANGUAGE plpgsql
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    INSERT INTO @extschema@.usage_deltas
-           (tenant_id, metric_type, period_start, value_sum, sample_count, value_min, value_max)
-    SELECT r.tenant_id, x.metric_type,
-           pg_catalog.date_bin('1 hour', r.created_at, '2000-01-01 00:00:00+00'),
-           pg_catalog.sum(x.value), pg_catalog.count(*), pg_catalog.min(x.value), pg_catalog.max(x.value)
-      FROM new_rows AS r
-     CROSS JOIN LATERAL (VALUES ('api_requests', 1::numeric),
-                                ('api_response_time_ms', r.response_time_ms::numeric),
-                                ('api_server_errors', CASE WHEN r.status_code >= 500 THEN 1::numeric END))
-           AS x(metric_type, value)
-     WHERE x.value IS NOT NULL
-     GROUP BY 1, 2, 3;
-    IF pg_catalog.random() < 0.001 THEN
-        PERFORM @extschema@.roll_up_usage_in_passing();
-    END IF;
-    RETURN NULL;
-END
-$$;
-
+-- held on usage_metrics by the inserting transaction). Since 0.13.1 the trigger
+-- function is native (api_rollup.rs): it reads the transition table itself and
+-- writes as the extension's owner, without the cost of a SECURITY DEFINER
+-- function's SET clause on every insert; every 4096 deltas a backend appends,
+-- it also rolls a batch of deltas up.
 CREATE TRIGGER api_usage_logs_rollup AFTER INSERT ON @extschema@.api_usage_logs
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.rollup_api_usage();
 
 COMMENT ON FUNCTION @extschema@.rollup_api_usage() IS
-    'Statement trigger on api_usage_logs: appends the inserted requests to usage_deltas as api_requests, api_response_time_ms and api_server_errors (status >= 500) per tenant and UTC hour.';
+    'Statement trigger on api_usage_logs (native since 0.13.1): appends the inserted requests to usage_deltas as api_requests, api_response_time_ms and api_server_errors (status >= 500) per tenant and UTC hour, as the extension''s owner, and every 4096 deltas a backend appends rolls a batch up (roll_up_usage_in_passing).';
 
 -- The limit check and the aggregate (0.5.0) return named types since 0.9.0, so
 -- that a driver can register and decode a row selected as one value.

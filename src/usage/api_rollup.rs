@@ -121,7 +121,8 @@ unsafe fn request_columns(descriptor: pg_sys::TupleDesc) -> RequestColumns {
         ("response_time_ms", pg_sys::INT4OID),
         ("created_at", pg_sys::TIMESTAMPTZOID),
     ];
-    let attributes = (*descriptor).attrs.as_slice((*descriptor).natts as usize);
+    // PgTupleDesc reads the attributes on every major (18 moved them behind TupleDescAttr).
+    let attributes = pgrx::PgTupleDesc::from_pg_unchecked(descriptor);
     let found = wanted.map(|(name, type_oid)| {
         attributes
             .iter()

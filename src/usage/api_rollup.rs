@@ -7,10 +7,11 @@
 //! path recomputed twice, and a grouped INSERT ... SELECT over the transition
 //! table, which together halved single-row ingest (bench/results, scenario 3).
 //! Here the rows are read from the transition table's tuplestore directly,
-//! summed in Rust, and written by one statement from a kept plan, as the
-//! extension's owner (applications may not write usage, or they could rewrite
-//! their own bill). That statement names every object with its schema, types
-//! included, so no search_path needs pinning: the caller's cannot reach it.
+//! summed in Rust, and written from one kept plan run once per tenant and hour
+//! of the statement, as the extension's owner (applications may not write
+//! usage, or they could rewrite their own bill). That plan names its table with
+//! the schema, its one operator with pg_catalog, and no type or function, so no
+//! search_path needs pinning: the caller's cannot reach it.
 
 use std::collections::HashMap;
 
@@ -43,7 +44,6 @@ const APPEND_HOUR: &str = "
      WHERE d.sample_count OPERATOR(pg_catalog.>) 0";
 
 /// A tenant's requests in one UTC hour of the statement.
-#[derive(Clone, Copy)]
 struct HourOfRequests {
     requests: i64,
     response_time_sum: i64,

@@ -180,10 +180,14 @@ class Receiver:
 
     def requests(self, tag=None):
         try:
-            lines = self.log.read_text(encoding="utf-8").splitlines()
+            data = self.log.read_bytes()
         except FileNotFoundError:
             return []
-        records = [json.loads(line) for line in lines if line.strip()]
+        # The receiver appends a record in as many writes as its size needs, so a read while it
+        # writes can end in half a line (even half a character): only lines the newline has
+        # closed are records yet.
+        complete = data[: data.rfind(b"\n") + 1].decode("utf-8")
+        records = [json.loads(line) for line in complete.splitlines() if line.strip()]
         return [r for r in records if tag is None or r["query"].get("tag") == tag]
 
     def url(self, route, tag, **params):

@@ -2,8 +2,17 @@
 //! objects are in the schema chosen at `CREATE EXTENSION`, so every statement
 //! the Rust code runs is qualified with that schema, looked up once per backend
 //! and per installation.
+//!
+//! Every hot path asks here (kept plans key on the installation, the owner's
+//! privileges need its owner), so the answer is kept until a relation cache
+//! invalidation arrives rather than checked in `pg_extension` on every call.
+//! Dropping the extension drops its tables, and moving or re-owning it changes
+//! them: each sends a relation cache invalidation, which this backend processes
+//! before it next locks a relation or starts a transaction, its own at once and
+//! an aborted transaction's at the abort. Until then no other session can have
+//! dropped a table this transaction still holds a lock on.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
@@ -26,7 +35,31 @@ struct Installation {
 }
 
 thread_local! {
-    static INSTALLATION: RefCell<Option<Installation>> = const { RefCell::new(None) };
+    /// The installation found, with the invalidation generation it was found in.
+    static INSTALLATION: RefCell<Option<(u64, Installation)>> = const { RefCell::new(None) };
+    /// Bumped by every relation cache invalidation this backend processes.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+    static CALLBACK_REGISTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Called by PostgreSQL for each relation cache invalidation, possibly in the
+/// middle of any statement or of an abort: it only counts, it may not fail.
+#[pg_guard]
+unsafe extern "C-unwind" fn relation_invalidated(_arg: pg_sys::Datum, _relation: pg_sys::Oid) {
+    GENERATION.with(|generation| generation.set(generation.get().wrapping_add(1)));
+}
+
+fn watch_invalidations() {
+    if !CALLBACK_REGISTERED.with(Cell::get) {
+        // One of the few callback slots, taken once per backend (they cannot be given back).
+        unsafe {
+            pg_sys::CacheRegisterRelcacheCallback(
+                Some(relation_invalidated),
+                pg_sys::Datum::from(0),
+            )
+        };
+        CALLBACK_REGISTERED.with(|registered| registered.set(true));
+    }
 }
 
 /// The extension's schema as a quoted identifier, ready to prefix a relation name.
@@ -51,6 +84,26 @@ pub fn owner() -> pg_sys::Oid {
 }
 
 fn installation() -> Installation {
+    let generation = GENERATION.with(Cell::get);
+    let kept = INSTALLATION.with(|cache| {
+        cache
+            .borrow()
+            .as_ref()
+            .filter(|(found_in, _)| *found_in == generation)
+            .map(|(_, installation)| installation.clone())
+    });
+    if let Some(installation) = kept {
+        return installation;
+    }
+    watch_invalidations();
+    // Taken before the lookup: an invalidation processed during it makes the
+    // next call look again.
+    let installation = look_up_installation();
+    INSTALLATION.with(|cache| *cache.borrow_mut() = Some((generation, installation.clone())));
+    installation
+}
+
+fn look_up_installation() -> Installation {
     let oid = unsafe { pg_sys::get_extension_oid(c"marimo_erp".as_ptr(), true) };
     if oid == pg_sys::InvalidOid {
         raise(
@@ -58,41 +111,32 @@ fn installation() -> Installation {
             "extension \"marimo_erp\" is not installed in this database",
         );
     }
-    INSTALLATION.with(|cache| {
-        if let Some(installation) = cache.borrow().as_ref() {
-            if installation.oid == oid {
-                return installation.clone();
-            }
-        }
-        // Read-only, like every lookup here: it must work on a hot standby.
-        let found = spi(Spi::connect(|client| {
-            client
-                .select(
-                    "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text), e.extowner, n.oid
-                       FROM pg_catalog.pg_extension e
-                       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
-                      WHERE e.oid OPERATOR(pg_catalog.=) $1",
-                    Some(1),
-                    &[oid.into()],
-                )?
-                .first()
-                .get_three::<String, pg_sys::Oid, pg_sys::Oid>()
-        }));
-        let (Some(schema), Some(owner), Some(schema_oid)) = found else {
-            raise(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-                "marimo_erp: schema not found",
-            );
-        };
-        let installation = Installation {
-            oid,
-            schema,
-            schema_oid,
-            owner,
-        };
-        *cache.borrow_mut() = Some(installation.clone());
-        installation
-    })
+    // Read-only, like every lookup here: it must work on a hot standby.
+    let found = spi(Spi::connect(|client| {
+        client
+            .select(
+                "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text), e.extowner, n.oid
+                   FROM pg_catalog.pg_extension e
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                  WHERE e.oid OPERATOR(pg_catalog.=) $1",
+                Some(1),
+                &[oid.into()],
+            )?
+            .first()
+            .get_three::<String, pg_sys::Oid, pg_sys::Oid>()
+    }));
+    let (Some(schema), Some(owner), Some(schema_oid)) = found else {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            "marimo_erp: schema not found",
+        );
+    };
+    Installation {
+        oid,
+        schema,
+        schema_oid,
+        owner,
+    }
 }
 
 /// `schema.relation`, for a relation name that is a constant of this crate.

@@ -106,6 +106,17 @@ ensure_packages() {
     # install; it is not ours and it is not needed.
 }
 
+# Whether config.toml names a pg_config that is gone (another checkout's wheel
+# server, its target/ removed): pgrx's build script then fails for every
+# version, the one being built too, so init writes the list again without it.
+pgrx_config_names_missing_servers() {
+    local path
+    for path in $(sed -n 's/^pg[0-9]* *= *"\(.*\)"$/\1/p' "$1" 2>/dev/null); do
+        [ -x "$path" ] || return 0
+    done
+    return 1
+}
+
 ensure_cargo_pgrx() {
     if ! command -v cargo >/dev/null; then
         echo "cargo is required (a Rust toolchain, rustc >= 1.89)" >&2
@@ -116,7 +127,7 @@ ensure_cargo_pgrx() {
         cargo install cargo-pgrx --version "${PGRX_VERSION}" --locked
     fi
     local config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
-    if ! grep -qs "pg${PG_MAJOR} *= *\"${PG_CONFIG}\"" "$config"; then
+    if ! grep -qs "pg${PG_MAJOR} *= *\"${PG_CONFIG}\"" "$config" || pgrx_config_names_missing_servers "$config"; then
         # cargo pgrx init writes the whole list: keep the servers it already knows.
         local servers=("--pg${PG_MAJOR}" "${PG_CONFIG}") major known
         for major in "${SUPPORTED_PG_MAJORS[@]}"; do

@@ -106,15 +106,22 @@ ensure_packages() {
     # install; it is not ours and it is not needed.
 }
 
-# Whether config.toml names a pg_config that is gone (another checkout's wheel
-# server, its target/ removed): pgrx's build script then fails for every
-# version, the one being built too, so init writes the list again without it.
-pgrx_config_names_missing_servers() {
-    local path
-    for path in $(sed -n 's/^pg[0-9]* *= *"\(.*\)"$/\1/p' "$1" 2>/dev/null); do
-        [ -x "$path" ] || return 0
-    done
-    return 1
+# Removes from config.toml every server whose pg_config is gone (another
+# checkout's wheel server, its target/ removed): pgrx's build script fails on
+# such an entry whichever version it builds, and cargo pgrx init keeps the
+# entries it is not given.
+forget_missing_pgrx_servers() {
+    local config="$1" line path kept=""
+    [ -f "$config" ] || return 0
+    while IFS= read -r line || [ -n "$line" ]; do
+        path=$(printf '%s\n' "$line" | sed -n 's/^pg[0-9]* *= *"\(.*\)"$/\1/p')
+        if [ -n "$path" ] && [ ! -x "$path" ]; then
+            log "forgetting ${line} in ${config}: that pg_config is gone"
+            continue
+        fi
+        kept+="${line}"$'\n'
+    done <"$config"
+    printf '%s' "$kept" >"$config"
 }
 
 ensure_cargo_pgrx() {
@@ -127,7 +134,8 @@ ensure_cargo_pgrx() {
         cargo install cargo-pgrx --version "${PGRX_VERSION}" --locked
     fi
     local config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
-    if ! grep -qs "pg${PG_MAJOR} *= *\"${PG_CONFIG}\"" "$config" || pgrx_config_names_missing_servers "$config"; then
+    forget_missing_pgrx_servers "$config"
+    if ! grep -qs "pg${PG_MAJOR} *= *\"${PG_CONFIG}\"" "$config"; then
         # cargo pgrx init writes the whole list: keep the servers it already knows.
         local servers=("--pg${PG_MAJOR}" "${PG_CONFIG}") major known
         for major in "${SUPPORTED_PG_MAJORS[@]}"; do

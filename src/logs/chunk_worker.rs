@@ -87,7 +87,8 @@ pub extern "C-unwind" fn marimo_erp_maintenance_chunk_main(arg: pg_sys::Datum) {
 
 /// Drops the `limit` oldest expired partitions of `table`, each in a transaction
 /// of its own (0.13.0): the parent's exclusive lock, which blocks every insert
-/// into the log, is held for one day's drop at a time. Reports after each commit,
+/// into the log, is held for one day's drop at a time. The days are listed once,
+/// in a first transaction. Reports after each commit,
 /// so that the caller counts what was committed even if a later day fails.
 fn drop_day_by_day(
     shared: &mut Shared,
@@ -97,29 +98,32 @@ fn drop_day_by_day(
     limit: i64,
     drop_timeout: i64,
 ) {
-    // Busy days are emptied, not dropped, and stay the oldest expired ones.
-    let mut kept = 0;
-    for _ in 0..limit.max(0) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let listed = BackgroundWorker::transaction(move || {
+        with_settings(drop_timeout);
+        with_owner_privileges(|| retention::expired_days(table, cutoff, limit))
+    });
+    let Some(listed) = listed else {
+        return;
+    };
+    for day in &listed.days {
         if shared.abandoned.load(Ordering::Acquire) == 1 || BackgroundWorker::sigterm_received() {
             // The caller was cancelled, or the server shuts down: stop between days.
             break;
         }
+        let listed = &listed;
         let day = BackgroundWorker::transaction(move || {
             with_settings(drop_timeout);
-            with_owner_privileges(|| retention::drop_one_expired(table, cutoff, batch_size, kept))
+            with_owner_privileges(|| {
+                retention::drop_listed_day(table, listed, day, cutoff, batch_size)
+            })
         });
         // Here the day's transaction has committed.
-        let Some(day) = day else {
-            break;
-        };
         shared.rows += day.rows;
         shared.dropped += i64::from(day.dropped);
         shared.deleted_in_place += day.deleted_in_place;
         shared.from_statistics += day.from_statistics;
         shared.committed.fetch_add(1, Ordering::Release);
-        if day.dropped == 0 {
-            kept += 1;
-        }
     }
     shared.done.store(1, Ordering::Release);
 }

@@ -182,36 +182,80 @@ fn is_expired(partition: &Partition, cutoff: TimestampWithTimeZone) -> bool {
     !partition.is_default && partition.upper.is_some_and(|upper| upper <= cutoff)
 }
 
-/// Drops (or, when busy, empties) the oldest partition of `table` (a bare log
-/// name) wholly older than `cutoff` after the `skip` oldest: one day, in a
-/// worker's transaction of its own (chunks.rs). `None` when there is none.
-pub fn drop_one_expired(
+/// The expired days a worker drops, listed once for all its transactions:
+/// listing a log's partitions deparses every bound (about 50 us a partition),
+/// which a listing per day would repeat for every day dropped.
+pub struct ExpiredDays {
+    pub parent: pg_sys::Oid,
+    pub default: Option<pg_sys::Oid>,
+    /// Oldest first.
+    pub days: Vec<Partition>,
+}
+
+/// The `limit` oldest partitions of `table` (a bare log name) wholly older
+/// than `cutoff`, with the parent and its default partition. `None` for a
+/// table that is not a daily-partitioned log.
+pub fn expired_days(
     table: &str,
     cutoff: TimestampWithTimeZone,
-    batch_size: i32,
-    skip: usize,
-) -> Option<Tally> {
-    let log = DAILY_PARTITIONED.iter().find(|log| log.table == table)?;
-    let table = installation::qualified(log.table);
-    let condition = format!("{} < $1", log.time_column);
+    limit: usize,
+) -> Option<ExpiredDays> {
+    DAILY_PARTITIONED.iter().find(|log| log.table == table)?;
+    let table = installation::qualified(table);
     let partitions = partitions::partitions_of(&table);
-    let expired: Vec<&Partition> = partitions
-        .iter()
+    let default = partitions.iter().find(|p| p.is_default).map(|p| p.oid);
+    let days = partitions
+        .into_iter()
         .filter(|p| is_expired(p, cutoff))
-        .skip(skip)
-        .take(1)
+        .take(limit)
         .collect();
-    if expired.is_empty() {
-        return None;
+    Some(ExpiredDays {
+        parent: parent_oid(&table),
+        default,
+        days,
+    })
+}
+
+/// Drops (or, when busy, empties) one listed expired day, in a worker's
+/// transaction of its own (chunks.rs). A day that is no longer a partition of
+/// the log (another cleanup dropped it since the listing) is skipped.
+pub fn drop_listed_day(
+    table: &str,
+    listed: &ExpiredDays,
+    day: &Partition,
+    cutoff: TimestampWithTimeZone,
+    batch_size: i32,
+) -> Tally {
+    let Some(log) = DAILY_PARTITIONED.iter().find(|log| log.table == table) else {
+        return Tally::default();
+    };
+    let still_a_partition = spi(Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_inherits i
+                         WHERE i.inhrelid OPERATOR(pg_catalog.=) $1
+                           AND i.inhparent OPERATOR(pg_catalog.=) $2)",
+        &[day.oid.into(), listed.parent.into()],
+    ))
+    .unwrap_or(false);
+    if !still_a_partition {
+        return Tally::default();
     }
-    Some(drop_expired(
-        &table,
-        &partitions,
-        &expired,
+    let condition = format!("{} < $1", log.time_column);
+    drop_counted(
+        listed.parent,
+        listed.default,
+        &[day],
         &condition,
         cutoff,
         batch_size,
+    )
+}
+
+fn parent_oid(table: &str) -> pg_sys::Oid {
+    spi(Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT $1::pg_catalog.regclass::oid",
+        &[table.into()],
     ))
+    .unwrap_or(pg_sys::InvalidOid)
 }
 
 /// Drops the `expired` partitions of `table` (all of `partitions`), each
@@ -224,16 +268,31 @@ fn drop_expired(
     cutoff: TimestampWithTimeZone,
     batch_size: i32,
 ) -> Tally {
-    let mut tally = Tally::default();
     if expired.is_empty() {
-        return tally;
+        return Tally::default();
     }
     let default = partitions.iter().find(|p| p.is_default).map(|p| p.oid);
-    let parent_oid = spi(Spi::get_one_with_args::<pg_sys::Oid>(
-        "SELECT $1::pg_catalog.regclass::oid",
-        &[table.into()],
-    ))
-    .unwrap_or(pg_sys::InvalidOid);
+    drop_counted(
+        parent_oid(table),
+        default,
+        expired,
+        condition,
+        cutoff,
+        batch_size,
+    )
+}
+
+/// Drops the `expired` partitions of the log `parent` (whose default
+/// partition is `default`), each counted first.
+fn drop_counted(
+    parent_oid: pg_sys::Oid,
+    default: Option<pg_sys::Oid>,
+    expired: &[&Partition],
+    condition: &str,
+    cutoff: TimestampWithTimeZone,
+    batch_size: i32,
+) -> Tally {
+    let mut tally = Tally::default();
     // Count first (a day the statistics do not know is read, held in SHARE mode
     // so that no row can enter or leave it before the drop), so that the
     // parent's exclusive lock, which blocks every insert into the log, is held

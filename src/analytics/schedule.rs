@@ -37,10 +37,8 @@ use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, Ti
 use chrono_tz::Tz;
 use pgrx::prelude::*;
 
+use crate::infra::clock;
 use crate::infra::errors::{invalid_argument, required};
-
-/// Seconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC).
-const POSTGRES_EPOCH_UNIX_SECONDS: i64 = 946_684_800;
 
 /// How many days the search looks ahead: a possible schedule's next day is at
 /// most eight years away (29 February across a century that is not leap).
@@ -347,16 +345,13 @@ pub fn next_run(
     if after.is_infinity() || after.is_neg_infinity() {
         return Err("argument \"after\" must be a finite time".into());
     }
-    let micros: i64 = after.into_inner();
-    let unix = micros
-        .checked_add(POSTGRES_EPOCH_UNIX_SECONDS * 1_000_000)
-        .and_then(DateTime::<Utc>::from_timestamp_micros)
+    let unix = clock::to_utc(after.into_inner())
         .ok_or("argument \"after\" is outside the calendar the schedule is read in")?;
     let at = next(schedule, timezone, unix)?;
-    let micros = (at.timestamp() - POSTGRES_EPOCH_UNIX_SECONDS)
-        .checked_mul(1_000_000)
+    // Schedules are to the second.
+    let at = DateTime::<Utc>::from_timestamp(at.timestamp(), 0)
         .ok_or("the next run is outside PostgreSQL's range")?;
-    TimestampWithTimeZone::try_from(pg_sys::TimestampTz::from(micros)).map_err(|e| e.to_string())
+    clock::from_utc(at).map_err(|_| "the next run is outside PostgreSQL's range".to_string())
 }
 
 /// `next_report_run(schedule, timezone, after)`: see `next_run`. Not STRICT, as

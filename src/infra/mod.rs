@@ -4,6 +4,7 @@
 //! - `errors`: one way to raise an ERROR with a SQLSTATE that names the argument;
 //! - `installation`: where the extension lives (schema, owner, installed version);
 //! - `guard`: execution guards (a pinned `search_path`, the owner's privileges);
+//! - `clock`: PostgreSQL's times as chrono's;
 //! - `spi`: running statements, and the SQL files Rust runs;
 //! - `http`: outbound HTTP (transport, backoff, private addresses) and the
 //!   queues the background worker serves (webhook deliveries, provider requests);
@@ -14,6 +15,7 @@
 //! - `versioning`: what rollback scripts call before dropping a table;
 //! - `member_ddl`: the event trigger that keeps the extension's tables as pg_dump restores them.
 
+pub mod clock;
 pub mod errors;
 pub mod guard;
 pub mod gucs;

@@ -2,11 +2,13 @@
 
 use std::rc::Rc;
 
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime};
 use pgrx::prelude::*;
 use pgrx::{PgSqlErrorCode, Uuid};
 
 use super::is_metric_type;
 use super::limits_cache::{self, RowVersion, TenantLimits};
+use crate::infra::clock;
 use crate::infra::errors::{invalid_argument, raise, raise_with_hint, required};
 use crate::infra::guard::PinnedSearchPath;
 use crate::infra::installation;
@@ -169,15 +171,46 @@ fn tenants_relation() -> (pg_sys::Oid, pg_sys::Oid) {
     (relation, file)
 }
 
+/// The current UTC `period` ("month" or "day") at `now()`, as [start, end).
+fn current_period(period: &str) -> (TimestampWithTimeZone, TimestampWithTimeZone) {
+    let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    let bounds = clock::to_utc(now).and_then(|now| {
+        let today = now.date_naive();
+        let (start, end) = if period == "month" {
+            let start = today.with_day(1)?;
+            (start, start.checked_add_months(Months::new(1))?)
+        } else {
+            (today, today.checked_add_days(Days::new(1))?)
+        };
+        let midnight =
+            |day: NaiveDate| clock::from_utc(day.and_time(NaiveTime::MIN).and_utc()).ok();
+        Some((midnight(start)?, midnight(end)?))
+    });
+    bounds.unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            format!("marimo_erp: the current {period} is outside the calendar"),
+        )
+    })
+}
+
 /// Measures the tenant's current usage where the extension holds the data.
 fn measure_usage(tenant: Uuid, limit_type: &str, kind: &LimitKind) -> i64 {
     let _search_path = PinnedSearchPath::new();
     let measured = match kind {
         LimitKind::Rows(counted) => read_value::<i64>(counted.count, &[tenant.into()]),
-        LimitKind::PerPeriod { metric, period } => read_value::<i64>(
-            super::rollup::usage_this_period_query(),
-            &[tenant.into(), metric.as_str().into(), (*period).into()],
-        ),
+        LimitKind::PerPeriod { metric, period } => {
+            let (start, end) = current_period(period);
+            read_value::<i64>(
+                super::rollup::usage_this_period_query(),
+                &[
+                    tenant.into(),
+                    metric.as_str().into(),
+                    start.into(),
+                    end.into(),
+                ],
+            )
+        }
         LimitKind::Users | LimitKind::Storage | LimitKind::Custom => raise_with_hint(
             PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
             format!("argument \"current_value\" is required for limit type \"{limit_type}\""),
@@ -322,6 +355,23 @@ mod tests {
         assert_eq!(limit_of(tenant, "users_count"), Some(5));
         Spi::run(&format!("DELETE FROM tenants WHERE id = '{tenant}'")).unwrap();
         limit_of(tenant, "users_count");
+    }
+
+    /// The bounds computed in Rust are the UTC day and month SQL computes from
+    /// now(), whatever the session's time zone.
+    #[pg_test]
+    fn current_period_is_the_utc_day_and_month_of_now() {
+        Spi::run("SET LOCAL TimeZone = 'Pacific/Kiritimati'").unwrap();
+        for period in ["day", "month"] {
+            let expected = Spi::get_two_with_args::<TimestampWithTimeZone, TimestampWithTimeZone>(
+                "SELECT date_trunc($1, now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+                        (date_trunc($1, now() AT TIME ZONE 'UTC') + ('1 ' || $1)::interval) AT TIME ZONE 'UTC'",
+                &[period.into()],
+            )
+            .unwrap();
+            let (start, end) = current_period(period);
+            assert_eq!((Some(start), Some(end)), expected, "{period}");
+        }
     }
 
     #[pg_test(error = "argument \"limit_type\" is unknown: \"seats\"")]

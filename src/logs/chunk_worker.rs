@@ -88,8 +88,8 @@ pub extern "C-unwind" fn marimo_erp_maintenance_chunk_main(arg: pg_sys::Datum) {
 /// Drops the `limit` oldest expired partitions of `table`, each in a transaction
 /// of its own (0.13.0): the parent's exclusive lock, which blocks every insert
 /// into the log, is held for one day's drop at a time. The days are listed once,
-/// in a first transaction. Reports after each commit,
-/// so that the caller counts what was committed even if a later day fails.
+/// in a first transaction. Reports after each commit, so that the caller counts
+/// what was committed even if a later day fails.
 fn drop_day_by_day(
     shared: &mut Shared,
     table: &'static str,
